@@ -1,0 +1,274 @@
+/**
+ * One execution of a program under a chosen schedule.
+ *
+ * An execution is a pure function of the program and the sequence of decisions (which
+ * thread runs each step, which alternative each choice takes): there is no clock and no
+ * randomness here, so a recorded schedule replays exactly. Search policies
+ * ({@link ./dfs.ts}, {@link ./random.ts}, {@link ./replay.ts}) differ only in how they
+ * decide.
+ *
+ * Each executed step becomes an {@linkcode Event} with a vector clock, so that the search
+ * can tell which earlier steps a pending step could have been reordered with.
+ *
+ * @module
+ */
+
+import { type Access, ordered, type Proc, type StepRequest, type Wait } from "./step.ts";
+import { Violation } from "./violation.ts";
+
+/** A simulated thread of control: a CPU, or an RCU callback. */
+export interface ThreadSpec {
+  /** Shown in traces, e.g. `"CPU0"`. */
+  readonly name: string;
+  /** Trace column; threads may share one (all RCU callbacks run in `"RCU"`). */
+  readonly column?: string;
+  /** A daemon may still be blocked when the execution ends: that is not a deadlock. */
+  readonly daemon?: boolean;
+  readonly body: () => Proc<void>;
+}
+
+/** What model code can ask of the explorer while a step runs. */
+export interface Runtime {
+  /** Id of the thread whose step is running. */
+  readonly current: number;
+  /** Name of a thread, for messages. */
+  threadName(id: number): string;
+  /** Starts a new thread; its steps happen after the current one. */
+  spawn(spec: ThreadSpec): number;
+  /** Adds an outcome to the running step's trace row, e.g. `"fails"`. */
+  note(text: string): void;
+  /** Index of the running step in the trace (1-based, as traces print it). */
+  readonly stepNumber: number;
+}
+
+/** A model to explore: its threads and an end-of-execution check. */
+export interface Program {
+  readonly threads: readonly ThreadSpec[];
+  /** Runs once all non-daemon threads have finished; throws a Violation on a bad end state. */
+  finish?(): void;
+}
+
+/** Builds a fresh program for each execution. */
+export type ProgramFactory = (rt: Runtime) => Program;
+
+/** One scheduling decision. */
+export interface Decision {
+  readonly thread: number;
+  readonly choice: number;
+}
+
+/** An executed step. */
+export interface Event {
+  readonly index: number;
+  readonly thread: number;
+  readonly request: StepRequest;
+  readonly choice: number;
+  readonly notes: string[];
+  /** Vector clock after the step: `clock[t]` counts the steps of `t` that happen before. */
+  readonly clock: readonly number[];
+}
+
+interface Thread {
+  readonly id: number;
+  readonly spec: ThreadSpec;
+  readonly gen: Proc<void>;
+  pending: StepRequest | undefined;
+  clock: number[];
+}
+
+/** How an execution ended. */
+export type Ending =
+  | { readonly kind: "done" }
+  | { readonly kind: "violation"; readonly violation: Violation; readonly atExit: boolean }
+  | { readonly kind: "step-budget"; readonly limit: number }
+  | { readonly kind: "pruned" };
+
+/** The state a search policy sees when it decides. */
+export class Execution {
+  readonly events: Event[] = [];
+  readonly #threads: Thread[] = [];
+  readonly #byObject = new Map<string, Event[]>();
+  readonly #program: Program;
+  #current = -1;
+  #notes: string[] = [];
+
+  constructor(factory: ProgramFactory) {
+    // deno-lint-ignore no-this-alias -- the runtime's getters must see this execution.
+    const self = this;
+    const runtime: Runtime = {
+      get current() {
+        return self.#current;
+      },
+      threadName: (id) => this.threadName(id),
+      spawn: (spec) => this.#spawn(spec, this.#current >= 0 ? this.#threads[this.#current].clock : []),
+      note: (text) => void this.#notes.push(text),
+      get stepNumber() {
+        return self.events.length + 1;
+      },
+    };
+    this.#program = factory(runtime);
+    for (const spec of this.#program.threads) this.#spawn(spec, []);
+  }
+
+  #spawn(spec: ThreadSpec, clock: readonly number[]): number {
+    const id = this.#threads.length;
+    const gen = spec.body();
+    const thread: Thread = { id, spec, gen, pending: undefined, clock: [...clock] };
+    this.#threads.push(thread);
+    // The code before a thread's first yield runs as that thread, inside the step
+    // (or the set-up) that created it.
+    const creator = this.#current;
+    this.#current = id;
+    try {
+      const first = gen.next(0);
+      thread.pending = first.done ? undefined : first.value;
+    } finally {
+      this.#current = creator;
+    }
+    return id;
+  }
+
+  get threadCount(): number {
+    return this.#threads.length;
+  }
+
+  threadName(id: number): string {
+    return this.#threads[id]?.spec.name ?? `thread${id}`;
+  }
+
+  column(id: number): string {
+    const spec = this.#threads[id].spec;
+    return spec.column ?? spec.name;
+  }
+
+  /** The step thread `id` will run next, or undefined once it has finished. */
+  pending(id: number): StepRequest | undefined {
+    return this.#threads[id].pending;
+  }
+
+  /** Vector clock of thread `id` (the steps that happen before its next one). */
+  clockOf(id: number): readonly number[] {
+    return this.#threads[id].clock;
+  }
+
+  /** Threads whose next step can run now, in id order. */
+  enabled(): number[] {
+    const out: number[] = [];
+    for (const t of this.#threads) {
+      if (t.pending && (t.pending.enabled?.() ?? true)) out.push(t.id);
+    }
+    return out;
+  }
+
+  /** Threads that have not finished and are not daemons. */
+  liveWorkers(): number[] {
+    return this.#threads.filter((t) => t.pending && !t.spec.daemon).map((t) => t.id);
+  }
+
+  /** Earlier events that touched `obj`, oldest first. */
+  eventsOn(obj: string): readonly Event[] {
+    return this.#byObject.get(obj) ?? [];
+  }
+
+  /** What a blocked thread waits for. */
+  waitOf(id: number): Wait | undefined {
+    return this.#threads[id].pending?.waitingFor?.();
+  }
+
+  /**
+   * Runs thread `thread`'s pending step, taking alternative `choice`.
+   * A Violation thrown by the step is returned; any other exception is wrapped in one
+   * of kind `exception`, naming where it came from.
+   */
+  step(thread: number, choice: number): Violation | undefined {
+    const t = this.#threads[thread];
+    const request = t.pending;
+    if (!request) throw new Error(`${t.spec.name} has finished and cannot step`);
+    const clock = [...t.clock];
+    for (const access of request.accesses) {
+      for (const earlier of this.eventsOn(access.obj)) {
+        if (earlier.request.accesses.some((a) => ordered(a, access))) join(clock, earlier.clock);
+      }
+    }
+    clock[thread] = (clock[thread] ?? 0) + 1;
+    t.clock = clock;
+    this.#current = thread;
+    this.#notes = [];
+    let failure: Violation | undefined;
+    try {
+      const next = t.gen.next(choice);
+      t.pending = next.done ? undefined : next.value;
+    } catch (err) {
+      t.pending = undefined;
+      failure = asViolation(err, request);
+    }
+    const event: Event = {
+      index: this.events.length,
+      thread,
+      request,
+      choice,
+      notes: this.#notes,
+      clock: [...t.clock],
+    };
+    this.events.push(event);
+    for (const obj of new Set(request.accesses.map((a: Access) => a.obj))) {
+      let list = this.#byObject.get(obj);
+      if (!list) this.#byObject.set(obj, list = []);
+      list.push(event);
+    }
+    this.#current = -1;
+    return failure;
+  }
+
+  /** Runs the program's end-of-execution check. */
+  finish(): Violation | undefined {
+    try {
+      this.#program.finish?.();
+      return undefined;
+    } catch (err) {
+      return asViolation(err, undefined);
+    }
+  }
+
+  /** Describes a deadlock: the wait-for cycle if there is one, else every wait. */
+  deadlock(): Violation {
+    const waits = new Map<number, Wait | undefined>();
+    for (const id of this.liveWorkers()) waits.set(id, this.waitOf(id));
+    const cycle = findCycle(waits);
+    const describe = (id: number) => {
+      const w = waits.get(id);
+      const holders = w?.holders.map((h) => this.threadName(h)).join(", ");
+      return `${this.threadName(id)} waits in ${this.#threads[id].pending?.label} for ` +
+        `${w?.resource ?? "something"}${holders ? ` (held by ${holders})` : ""}`;
+    };
+    const ids = cycle ?? [...waits.keys()];
+    const what = cycle ? "deadlock cycle" : "every CPU is blocked";
+    return new Violation("deadlock", `${what}: ${ids.map(describe).join("; ")}`);
+  }
+}
+
+function join(into: number[], other: readonly number[]): void {
+  for (let i = 0; i < other.length; i++) {
+    if ((other[i] ?? 0) > (into[i] ?? 0)) into[i] = other[i];
+  }
+}
+
+function findCycle(waits: Map<number, Wait | undefined>): number[] | undefined {
+  for (const start of waits.keys()) {
+    const path: number[] = [];
+    let at: number | undefined = start;
+    while (at !== undefined && !path.includes(at)) {
+      path.push(at);
+      at = waits.get(at)?.holders.find((h) => waits.has(h));
+    }
+    if (at !== undefined) return path.slice(path.indexOf(at));
+  }
+  return undefined;
+}
+
+function asViolation(err: unknown, request: StepRequest | undefined): Violation {
+  if (err instanceof Violation) return err;
+  const where = request ? ` in step ${request.label}` : " at exit";
+  const text = err instanceof Error ? `${err.message}\n${err.stack ?? ""}` : String(err);
+  return new Violation("exception", `model code threw${where}: ${text}`);
+}

@@ -1,0 +1,234 @@
+/**
+ * The public face of the explorer: run a program under every schedule that matters
+ * (or a bounded or random sample of them) and say what was found and how far the
+ * search got. "Safe" is only ever derived from an exhaustive search.
+ *
+ * @module
+ */
+
+import type { ProgramFactory } from "./execution.ts";
+import { type Run, runExecution } from "./driver.ts";
+import { dfs } from "./dfs.ts";
+import { mulberry32, RandomPolicy } from "./random.ts";
+import { ReplayPolicy } from "./replay.ts";
+import { decodeSchedule, encodeSchedule } from "./schedule.ts";
+import { type Trace, traceOf } from "./trace.ts";
+
+/** How to search. */
+export type Mode = "exhaustive" | "bounded" | "random";
+
+/** Options of {@linkcode explore}. */
+export interface ExploreOptions {
+  /** `exhaustive` (DPOR, the default), `bounded` (preemption-bounded DFS) or `random`. */
+  readonly mode?: Mode;
+  /** Stop after this many executions; the result then says it is not exhaustive. */
+  readonly maxExecutions?: number;
+  /** Steps one execution may take before it counts as a livelock. Default 5000. */
+  readonly maxSteps?: number;
+  /** For `bounded`: preemptions allowed per execution. Default 2. */
+  readonly preemptionBound?: number;
+  /** For `random`: the seed. Default 1. */
+  readonly seed?: number;
+  /** Stop at the first violation instead of looking for the clearest one. */
+  readonly stopAtFirst?: boolean;
+  /** Called every `progressEvery` executions and once at the end. */
+  readonly onProgress?: (progress: Progress) => void;
+  readonly progressEvery?: number;
+}
+
+/** Where a search is. */
+export interface Progress {
+  readonly executions: number;
+  readonly pruned: number;
+  readonly violations: number;
+  readonly maxDepth: number;
+}
+
+/** A schedule that ends badly, with the trace that shows it. */
+export interface Counterexample {
+  readonly kind: string;
+  readonly message: string;
+  /** The schedule, as {@linkcode encodeSchedule} writes it. */
+  readonly schedule: string;
+  readonly preemptions: number;
+  readonly trace: Trace;
+}
+
+/** What a search found. */
+export interface ExploreResult {
+  readonly mode: Mode;
+  /** Executions run to an end (normal, violation, or step budget). */
+  readonly executions: number;
+  /** Executions abandoned as equivalent to explored ones (sleep sets). */
+  readonly pruned: number;
+  /** True when every non-equivalent schedule was explored. */
+  readonly exhaustive: boolean;
+  /** Executions that ended in a violation, by kind. */
+  readonly violations: Readonly<Record<string, number>>;
+  /** The clearest violation: fewest preemptions, then fewest steps. */
+  readonly counterexample?: Counterexample;
+  /** An execution that hit the step budget (a livelock, or a too-small budget). */
+  readonly inconclusive?: Counterexample;
+  /** Longest execution, in steps. */
+  readonly maxDepth: number;
+}
+
+function counterexampleOf(run: Run): Counterexample | undefined {
+  const { ending, exec } = run;
+  const schedule = encodeSchedule(run.decisions);
+  if (ending.kind === "violation") {
+    return {
+      kind: ending.violation.kind,
+      message: ending.violation.message,
+      schedule,
+      preemptions: run.preemptions,
+      trace: traceOf(exec, ending),
+    };
+  }
+  if (ending.kind === "step-budget") {
+    return {
+      kind: "step-budget",
+      message: `no end after ${ending.limit} steps: a livelock, or raise the step budget`,
+      schedule,
+      preemptions: run.preemptions,
+      trace: traceOf(exec),
+    };
+  }
+  return undefined;
+}
+
+function clearer(a: Counterexample, b: Counterexample | undefined): boolean {
+  if (!b) return true;
+  if (a.preemptions !== b.preemptions) return a.preemptions < b.preemptions;
+  return a.trace.steps.length < b.trace.steps.length;
+}
+
+type Listener = (result: ExploreResult) => void;
+const listeners = new Set<Listener>();
+
+/**
+ * Calls `listener` with the result of every {@linkcode explore} from now on, until
+ * the returned function is called. The doc runner uses it to judge a block's declared
+ * expectation against what the block explored.
+ */
+export function onExplore(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => void listeners.delete(listener);
+}
+
+/**
+ * Explores every schedule of `factory` that matters.
+ *
+ * @example Two threads increment a counter without a lock: an update is lost.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { explore, type Proc, Violation } from "./mod.ts";
+ *
+ * const result = explore(() => {
+ *   let counter = 0;
+ *   function* increment(): Proc {
+ *     let seen = 0;
+ *     yield { label: "load", accesses: [{ obj: "counter", kind: "read" }] };
+ *     seen = counter;
+ *     yield { label: "store", accesses: [{ obj: "counter", kind: "write" }] };
+ *     counter = seen + 1;
+ *   }
+ *   return {
+ *     threads: [{ name: "CPU0", body: increment }, { name: "CPU1", body: increment }],
+ *     finish() {
+ *       if (counter !== 2) throw new Violation("lost-update", `counter is ${counter}`);
+ *     },
+ *   };
+ * });
+ * assert.equal(result.exhaustive, true);
+ * assert.equal(result.counterexample?.kind, "lost-update");
+ * ```
+ */
+export function explore(factory: ProgramFactory, options: ExploreOptions = {}): ExploreResult {
+  const mode = options.mode ?? "exhaustive";
+  const maxSteps = options.maxSteps ?? 5000;
+  const every = options.progressEvery ?? 1000;
+  let executions = 0;
+  let pruned = 0;
+  let maxDepth = 0;
+  const violations: Record<string, number> = {};
+  let counterexample: Counterexample | undefined;
+  let inconclusive: Counterexample | undefined;
+  let stopped = false;
+  const progress = () =>
+    options.onProgress?.({
+      executions,
+      pruned,
+      violations: Object.values(violations).reduce((a, b) => a + b, 0),
+      maxDepth,
+    });
+
+  const visit = (run: Run): boolean => {
+    maxDepth = Math.max(maxDepth, run.exec.events.length);
+    if (run.ending.kind === "pruned") pruned++;
+    else executions++;
+    const found = counterexampleOf(run);
+    if (found?.kind === "step-budget") {
+      if (clearer(found, inconclusive)) inconclusive = found;
+    } else if (found) {
+      violations[found.kind] = (violations[found.kind] ?? 0) + 1;
+      if (clearer(found, counterexample)) counterexample = found;
+      if (options.stopAtFirst || found.kind === "exception") stopped = true;
+    }
+    if ((executions + pruned) % every === 0) progress();
+    if (options.maxExecutions !== undefined && executions >= options.maxExecutions) stopped = true;
+    return !stopped;
+  };
+
+  let exhaustive = false;
+  if (mode === "random") {
+    const next = mulberry32(options.seed ?? 1);
+    const budget = options.maxExecutions ?? 1000;
+    while (!stopped && executions < budget) {
+      visit(runExecution(factory, new RandomPolicy(next), maxSteps));
+    }
+  } else {
+    exhaustive = dfs(factory, {
+      reduction: mode === "exhaustive" ? "dpor" : "none",
+      ...(mode === "bounded" ? { preemptionBound: options.preemptionBound ?? 2 } : {}),
+      maxSteps,
+    }, visit);
+  }
+  progress();
+  const result: ExploreResult = {
+    mode,
+    executions,
+    pruned,
+    exhaustive,
+    violations,
+    ...(counterexample ? { counterexample } : {}),
+    ...(inconclusive ? { inconclusive } : {}),
+    maxDepth,
+  };
+  for (const listener of listeners) listener(result);
+  return result;
+}
+
+/** Replays a schedule (as printed in a counterexample) and returns its trace. */
+export function replay(
+  factory: ProgramFactory,
+  schedule: string,
+  maxSteps = 5000,
+): Counterexample | { kind: "none"; trace: Trace } {
+  const run = runExecution(factory, new ReplayPolicy(decodeSchedule(schedule)), maxSteps);
+  return counterexampleOf(run) ?? { kind: "none", trace: traceOf(run.exec) };
+}
+
+/** One word for a result: what a reader may conclude from it. */
+export type Verdict = "violation" | "safe" | "not-exhaustive" | "inconclusive" | "error";
+
+/**
+ * The verdict a result supports. `safe` only after an exhaustive search without
+ * violation or livelock; `error` when model code threw.
+ */
+export function verdictOf(result: ExploreResult): Verdict {
+  if (result.counterexample?.kind === "exception") return "error";
+  if (result.counterexample) return "violation";
+  if (result.inconclusive) return "inconclusive";
+  return result.exhaustive ? "safe" : "not-exhaustive";
+}

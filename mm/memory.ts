@@ -1,0 +1,348 @@
+/**
+ * The page fault path and page-table teardown, written as mm/memory.c writes them.
+ *
+ * Fault: `handle_mm_fault()` → `__handle_mm_fault()` walks pgd → p4d → pud → pmd,
+ * allocating each missing table with `__pXd_alloc()` (allocate, take
+ * `page_table_lock`, populate unless another CPU did, unlock), then
+ * `do_anonymous_page()` allocates the PTE table (`__pte_alloc()` → `pmd_install()`)
+ * and the user page, takes the PTE lock and sets the PTE. The fault takes no lock of
+ * its own beyond those: who holds what around it is the strategy's business, and the
+ * GFP flags and a re-validation hook are the strategy's choice.
+ *
+ * Teardown: `unmap_page_range()` zaps PTEs under the PTE lock; `free_pgd_range()`
+ * frees the tables of a range with the floor/ceiling rule, so a table partly covered
+ * by another VMA is kept; freed tables are unlinked at once and freed after an RCU
+ * grace period (`tlb_remove_table()` with MMU_GATHER_RCU_TABLE_FREE), which is what the
+ * seed mail means by "a PUD that will be freed by RCU".
+ *
+ * Follows: mm/memory.c and mm/mmu_gather.c, Linux 5.18. Left out: file, shared, COW,
+ * swap and huge-page faults; the zero page (every fault allocates); TLB flushes
+ * (freeing pages at `tlb_finish_mmu()` stands for them); on x86 without PARAVIRT page
+ * tables are freed after an IPI TLB flush rather than RCU, which the model does not
+ * cover.
+ *
+ * @module
+ */
+
+import type { Proc } from "../explore/mod.ts";
+import { type Kernel, step } from "./kernel.ts";
+import { alloc, type Gfp } from "./page_alloc.ts";
+import {
+  alignDown,
+  childLevel,
+  entriesIn,
+  entryAccess,
+  entryName,
+  entrySize,
+  hex,
+  indexOf,
+  isTable,
+  makeTable,
+  readEntry,
+  type Table,
+  tableName,
+  tableSize,
+} from "./pgtable.ts";
+import { spin_lock, spin_unlock } from "./spinlock.ts";
+import type { Mm, Vma } from "./mm_types.ts";
+import type { KObject } from "./slab.ts";
+import { call_rcu } from "./rcu.ts";
+
+/** How a fault ended (`vm_fault_t`, reduced). */
+export type FaultResult = "done" | "retry" | "oom" | "sigsegv";
+
+/** What a strategy decides about the fault path. */
+export interface FaultOptions {
+  /** Flags for page-table pages (`pXd_alloc_one()`). */
+  readonly tableGfp: Gfp;
+  /** Flags for the user page. */
+  readonly pageGfp: Gfp;
+  /**
+   * Called at each stage of the fault; false abandons it with VM_FAULT_RETRY.
+   * Speculative faults re-validate here: `set-pte` runs with the PTE lock held, as
+   * `pte_map_lock()` does in the speculative page fault series.
+   */
+  readonly validate?: (stage: FaultStage) => Proc<boolean>;
+}
+
+/**
+ * Points where a strategy may re-validate: before the fault first reads the VMA and
+ * walks the page tables, before the user page is allocated, before the PTE lock is
+ * taken, and under it before the PTE is set.
+ */
+export type FaultStage = "walk" | "alloc-page" | "lock-pte" | "set-pte";
+
+/**
+ * `pXd_alloc()`: returns the table below `parent` for `addr`, allocating and
+ * populating it if the entry is empty; null if the allocation failed.
+ */
+export function* pXd_alloc(
+  k: Kernel,
+  mm: Mm,
+  parent: Table,
+  addr: number,
+  gfp: Gfp,
+): Proc<Table | null> {
+  const level = childLevel(parent.level);
+  const existing = yield* step(
+    k,
+    `${level}_alloc`,
+    `${entryName(parent, addr)} none?`,
+    [entryAccess(parent, addr, "read")],
+    () => {
+      const entry = readEntry(k, parent, addr);
+      k.rt.note(isTable(entry) ? entry.obj.name : "none");
+      return entry;
+    },
+  );
+  if (isTable(existing)) return existing;
+  // __pXd_alloc() / __pte_alloc()
+  const obj = yield* alloc(k, `${level}_alloc_one`, level, tableName(level, addr), gfp);
+  if (!obj) return null;
+  const fresh = makeTable(obj, level, addr);
+  yield* spin_lock(k, mm.page_table_lock);
+  const installed = yield* step(
+    k,
+    `${parent.level}_populate`,
+    `${entryName(parent, addr)} = ${obj.name}`,
+    [entryAccess(parent, addr, "write")],
+    () => {
+      const present = readEntry(k, parent, addr);
+      if (isTable(present)) {
+        k.slab.free(obj);
+        k.rt.note(`already ${present.obj.name}: ${level}_free(${obj.name})`);
+        return present;
+      }
+      k.slab.write(parent.obj, entryName(parent, addr));
+      parent.entries.set(indexOf(parent.level, addr), fresh);
+      return fresh;
+    },
+  );
+  yield* spin_unlock(k, mm.page_table_lock);
+  return installed;
+}
+
+/** `handle_mm_fault()` for an anonymous, writable VMA. */
+export function* handle_mm_fault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  options: FaultOptions,
+): Proc<FaultResult> {
+  if (options.validate && !(yield* options.validate("walk"))) return "retry";
+  yield* step(k, "handle_mm_fault", `${vma.obj.name}->vm_flags`, [{
+    obj: vma.obj.name,
+    part: "vm_flags",
+    kind: "read",
+  }], () => k.slab.read(vma.obj, "vm_flags"));
+  let table = mm.pgd;
+  for (let depth = 0; depth < 4; depth++) {
+    const next = yield* pXd_alloc(k, mm, table, addr, options.tableGfp);
+    if (!next) return "oom";
+    table = next;
+  }
+  return yield* do_anonymous_page(k, vma, table, addr, options);
+}
+
+/** `do_anonymous_page()`: allocate a page and map it, unless another fault did. */
+function* do_anonymous_page(
+  k: Kernel,
+  vma: Vma,
+  pte: Table,
+  addr: number,
+  options: FaultOptions,
+): Proc<FaultResult> {
+  yield* step(k, "anon_vma_prepare", `${vma.obj.name}->anon_vma`, [{
+    obj: vma.obj.name,
+    part: "anon_vma",
+    kind: "read",
+  }], () => k.slab.read(vma.obj, "anon_vma"));
+  if (options.validate && !(yield* options.validate("alloc-page"))) return "retry";
+  const page = yield* alloc(k, "alloc_zeroed_user_highpage_movable", "page", `page@${hex(addr)}`, options.pageGfp);
+  if (!page) return "oom";
+  if (options.validate && !(yield* options.validate("lock-pte"))) {
+    yield* put_page(k, page);
+    return "retry";
+  }
+  const ptl = pte.ptl!;
+  yield* spin_lock(k, ptl);
+  if (options.validate && !(yield* options.validate("set-pte"))) {
+    yield* spin_unlock(k, ptl);
+    yield* put_page(k, page);
+    return "retry";
+  }
+  yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [entryAccess(pte, addr, "write")], () => {
+    if (readEntry(k, pte, addr)) {
+      k.slab.free(page);
+      k.rt.note("already mapped: put_page");
+      return;
+    }
+    k.slab.write(pte.obj, entryName(pte, addr));
+    pte.entries.set(indexOf("pte", addr), page);
+  });
+  yield* spin_unlock(k, ptl);
+  return "done";
+}
+
+function* put_page(k: Kernel, page: KObject): Proc {
+  yield* step(k, "put_page", page.name, [{ obj: page.name, kind: "write" }], () => k.slab.free(page));
+}
+
+/** `struct mmu_gather`: what a teardown frees once it is done. */
+export interface MmuGather {
+  readonly pages: KObject[];
+  readonly tables: Table[];
+}
+
+/** `tlb_gather_mmu()`. */
+export function tlb_gather_mmu(): MmuGather {
+  return { pages: [], tables: [] };
+}
+
+/** Reads the entries of `table` within [addr, end) in one step (`label` names the walk). */
+function* scan(k: Kernel, label: string, table: Table, addr: number, end: number) {
+  return yield* step(k, label, table.obj.name, [{ obj: table.obj.name, kind: "read" }], () => {
+    k.slab.read(table.obj, "entries");
+    return entriesIn(table, addr, end);
+  });
+}
+
+/**
+ * `unmap_page_range()` → `zap_pte_range()`: clears the PTEs of [start, end) under each
+ * PTE table's lock and queues the pages for freeing.
+ */
+export function* unmap_page_range(
+  k: Kernel,
+  tlb: MmuGather,
+  mm: Mm,
+  start: number,
+  end: number,
+): Proc {
+  const walk = function* (table: Table): Proc {
+    const label = table.level === "pte" ? "zap_pte_range" : `zap_${childLevel(table.level)}_range`;
+    if (table.level !== "pte") {
+      for (const { entry } of yield* scan(k, label, table, start, end)) {
+        if (isTable(entry)) yield* walk(entry);
+      }
+      return;
+    }
+    yield* spin_lock(k, table.ptl!);
+    yield* step(k, label, table.obj.name, [{ obj: table.obj.name, kind: "write" }], () => {
+      k.slab.write(table.obj, "entries");
+      const zapped = entriesIn(table, start, end);
+      for (const { addr, entry } of zapped) {
+        table.entries.delete(indexOf("pte", addr));
+        tlb.pages.push(entry as KObject);
+      }
+      k.rt.note(`${zapped.length} pte${zapped.length === 1 ? "" : "s"} cleared`);
+    });
+    yield* spin_unlock(k, table.ptl!);
+  };
+  yield* walk(mm.pgd);
+}
+
+/** `ceiling - 1` in unsigned arithmetic, where ceiling 0 means the top of memory. */
+function below(ceiling: number): number {
+  return ceiling === 0 ? Infinity : ceiling - 1;
+}
+
+/**
+ * `free_pgd_range()`: frees the page tables mapping [addr, end) that no address in
+ * [floor, ceiling) outside it needs. Ceiling 0 is the top of the address space.
+ */
+export function* free_pgd_range(
+  k: Kernel,
+  tlb: MmuGather,
+  mm: Mm,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): Proc {
+  const PMD_SIZE = entrySize("pmd");
+  addr = alignDown(addr, PMD_SIZE);
+  if (addr < floor) addr += PMD_SIZE;
+  if (ceiling) {
+    ceiling = alignDown(ceiling, PMD_SIZE);
+    if (!ceiling) return;
+  }
+  if (end - 1 > below(ceiling)) end -= PMD_SIZE;
+  if (addr > end - 1) return;
+  for (const { addr: at, entry } of yield* scan(k, "free_pgd_range", mm.pgd, addr, end)) {
+    const next = Math.min(end, alignDown(at, entrySize("pgd")) + entrySize("pgd"));
+    if (isTable(entry)) yield* free_range(k, tlb, mm.pgd, entry, at, next, floor, ceiling);
+  }
+}
+
+/**
+ * `free_p4d_range()`, `free_pud_range()`, `free_pmd_range()` (one function, as they are
+ * one pattern): free what hangs below `parent`'s entry for [addr, end), then the table
+ * itself if [floor, ceiling) allows.
+ */
+function* free_range(
+  k: Kernel,
+  tlb: MmuGather,
+  parent: Table,
+  table: Table,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): Proc {
+  const label = `free_${table.level}_range`;
+  for (const { addr: at, entry } of yield* scan(k, label, table, addr, end)) {
+    if (!isTable(entry)) continue;
+    const next = Math.min(end, alignDown(at, entrySize(table.level)) + entrySize(table.level));
+    if (table.level === "pmd") yield* free_table(k, tlb, table, at, "free_pte_range");
+    else yield* free_range(k, tlb, table, entry, at, next, floor, ceiling);
+  }
+  const size = tableSize(table.level);
+  const start = alignDown(addr, size);
+  if (start < floor) return;
+  if (ceiling) {
+    ceiling = alignDown(ceiling, size);
+    if (!ceiling) return;
+  }
+  if (end - 1 > below(ceiling)) return;
+  yield* free_table(k, tlb, parent, start, label);
+}
+
+/** `pXd_clear()` + `pXd_free_tlb()`: unlink the table below `parent` at `addr`, queue it. */
+function* free_table(k: Kernel, tlb: MmuGather, parent: Table, addr: number, label: string): Proc {
+  yield* step(k, label, `${parent.level}_clear(${entryName(parent, addr)})`, [
+    entryAccess(parent, addr, "write"),
+  ], () => {
+    const child = readEntry(k, parent, addr);
+    if (!isTable(child)) return;
+    k.slab.write(parent.obj, entryName(parent, addr));
+    parent.entries.delete(indexOf(parent.level, addr));
+    k.slab.detach(child.obj);
+    tlb.tables.push(child);
+    k.rt.note(`${child.obj.name} unlinked`);
+  });
+}
+
+/**
+ * `tlb_finish_mmu()`: frees the zapped pages now and the unlinked tables after an RCU
+ * grace period (`tlb_remove_table_rcu()`).
+ */
+export function* tlb_finish_mmu(k: Kernel, tlb: MmuGather): Proc {
+  if (tlb.pages.length) {
+    const pages = tlb.pages.splice(0);
+    yield* step(k, "tlb_finish_mmu", `free ${pages.map((p) => p.name).join(", ")}`, pages.map((p) => ({
+      obj: p.name,
+      kind: "write" as const,
+    })), () => pages.forEach((p) => k.slab.free(p)));
+  }
+  if (tlb.tables.length) {
+    const tables = tlb.tables.splice(0);
+    yield* call_rcu(
+      k,
+      "tlb_remove_table_rcu",
+      tables.map((t) => t.obj.name).join(", "),
+      tables.map((t) => ({ obj: t.obj.name, kind: "write" as const })),
+      () => tables.forEach((t) => k.slab.free(t.obj)),
+    );
+  }
+}

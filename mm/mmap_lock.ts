@@ -1,0 +1,55 @@
+/**
+ * `mmap_lock`: the mm's read-write semaphore, and the sequence count that lets a
+ * reader without the lock notice a writer (`mmap_seq`, odd while write-locked), and
+ * Linux 6.4's `mm_lock_seq`, which `mmap_write_unlock()` bumps to end every VMA write
+ * lock taken under it.
+ *
+ * Follows: include/linux/mmap_lock.h, Linux 5.18; `mmap_seq` as in Michel
+ * Lespinasse's speculative page fault series v2 (2022-01-28, "mm: add mmap_seq");
+ * `mm_lock_seq` as in Linux 6.4 (`vma_end_write_all()`).
+ *
+ * @module
+ */
+
+import type { Proc } from "../explore/mod.ts";
+import { type Kernel, step } from "./kernel.ts";
+import type { Mm } from "./mm_types.ts";
+import { down_read, down_write, up_read, up_write } from "./rwsem.ts";
+import { write_seqcount } from "./seqlock.ts";
+
+/** mmap_read_lock(). */
+export function* mmap_read_lock(k: Kernel, mm: Mm): Proc {
+  yield* down_read(k, mm.mmap_lock, "mmap_read_lock");
+}
+
+/** mmap_read_unlock(). */
+export function* mmap_read_unlock(k: Kernel, mm: Mm): Proc {
+  yield* up_read(k, mm.mmap_lock, "mmap_read_unlock");
+}
+
+/** mmap_write_lock(): take the lock, then make `mmap_seq` odd. */
+export function* mmap_write_lock(k: Kernel, mm: Mm): Proc {
+  yield* down_write(k, mm.mmap_lock, "mmap_write_lock");
+  yield* write_seqcount(k, mm.mmap_seq, "mmap_seq_write_begin");
+}
+
+/** mmap_write_unlock(): make `mmap_seq` even, release. */
+export function* mmap_write_unlock(k: Kernel, mm: Mm): Proc {
+  yield* write_seqcount(k, mm.mmap_seq, "mmap_seq_write_end");
+  yield* up_write(k, mm.mmap_lock, "mmap_write_unlock");
+}
+
+/**
+ * Linux 6.4 `vma_end_write_all()`, called by its `mmap_write_unlock()`: bumping
+ * `mm_lock_seq` ends the write lock of every VMA locked under this mmap_lock.
+ */
+export function* vma_end_write_all(k: Kernel, mm: Mm): Proc {
+  yield* step(k, "vma_end_write_all", "mm->mm_lock_seq++", [{
+    obj: mm.obj.name,
+    part: "mm_lock_seq",
+    kind: "write",
+  }], () => {
+    k.slab.write(mm.obj, "mm_lock_seq");
+    mm.mm_lock_seq++;
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * The simulated mm core: one kernel concept per file, each citing the Linux source it
+ * follows. Strategies use it as kernel code uses the kernel; it knows nothing about
+ * them.
+ *
+ * @module
+ */
+
+export * from "./kernel.ts";
+export * from "./sched.ts";
+export * from "./slab.ts";
+export * from "./page_alloc.ts";
+export * from "./rcu.ts";
+export * from "./spinlock.ts";
+export * from "./rwsem.ts";
+export * from "./seqlock.ts";
+export * from "./mmap_lock.ts";
+export * from "./pgtable.ts";
+export * from "./mm_types.ts";
+export * from "./vma.ts";
+export * from "./memory.ts";
+export * from "./mmap.ts";
+export * from "./check_mm.ts";

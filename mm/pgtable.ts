@@ -1,0 +1,127 @@
+/**
+ * Five-level page tables: pgd → p4d → pud → pmd → pte, with x86-64's geometry
+ * (LA57: 512 entries per table, shifts 48/39/30/21/12).
+ *
+ * A table is a {@linkcode KObject} whose entries map an index to the next table (or, in
+ * a PTE table, to the user page). Each entry is its own part for conflict detection,
+ * so two CPUs filling different entries of one table do not race. A PTE table carries
+ * its split page-table lock (`ptl`).
+ *
+ * Follows: arch/x86/include/asm/pgtable_64_types.h, include/linux/pgtable.h
+ * (`pXd_offset`, `pXd_none`, `pXd_addr_end`), include/linux/mm.h (`pte_lockptr`),
+ * Linux 5.18. Left out: huge pages, swap and migration entries, access/dirty bits,
+ * folded levels (all five levels always exist), addresses above 2^53 (JavaScript
+ * numbers; the scenarios use low user addresses).
+ *
+ * @module
+ */
+
+import type { Access } from "../explore/mod.ts";
+import type { Kernel } from "./kernel.ts";
+import type { KObject } from "./slab.ts";
+import { SpinLock } from "./spinlock.ts";
+
+/** A page-table level. */
+export type Level = "pgd" | "p4d" | "pud" | "pmd" | "pte";
+
+/** Top to bottom. */
+export const LEVELS: readonly Level[] = ["pgd", "p4d", "pud", "pmd", "pte"];
+
+/** Address bits mapped by one entry at each level. */
+export const SHIFT: Readonly<Record<Level, number>> = { pgd: 48, p4d: 39, pud: 30, pmd: 21, pte: 12 };
+
+/** Entries per table. */
+export const PTRS_PER_TABLE = 512;
+
+/** A page table. Entries hold the next table, or the user page in a PTE table. */
+export interface Table {
+  readonly obj: KObject;
+  readonly level: Level;
+  /** First address the table maps. */
+  readonly base: number;
+  readonly entries: Map<number, Table | KObject>;
+  /** The split PTE lock, in PTE tables only. */
+  readonly ptl?: SpinLock;
+}
+
+/** Bytes mapped by one entry of a `level` table (PUD_SIZE for "pud"...). */
+export function entrySize(level: Level): number {
+  return 2 ** SHIFT[level];
+}
+
+/** Bytes mapped by a whole `level` table (the mask a `free_*_range()` rounds to). */
+export function tableSize(level: Level): number {
+  return entrySize(level) * PTRS_PER_TABLE;
+}
+
+/** `pXd_index()`. */
+export function indexOf(level: Level, addr: number): number {
+  return Math.floor(addr / entrySize(level)) % PTRS_PER_TABLE;
+}
+
+/** Rounds `addr` down to a multiple of `size` (a power of two): `addr & MASK`. */
+export function alignDown(addr: number, size: number): number {
+  return Math.floor(addr / size) * size;
+}
+
+/** The level below `level`. */
+export function childLevel(level: Level): Level {
+  return LEVELS[LEVELS.indexOf(level) + 1];
+}
+
+/** `0x40000000`. */
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+/** Wraps an allocated object as the empty `level` table that maps `addr`. */
+export function makeTable(obj: KObject, level: Level, addr: number): Table {
+  return {
+    obj,
+    level,
+    base: alignDown(addr, tableSize(level)),
+    entries: new Map(),
+    ...(level === "pte" ? { ptl: new SpinLock("ptl", obj) } : {}),
+  };
+}
+
+/** The name a new table gets: `PMD@0x40000000`. */
+export function tableName(level: Level, addr: number): string {
+  return `${level.toUpperCase()}@${hex(alignDown(addr, tableSize(level)))}`;
+}
+
+/** The access to entry `addr` of `table`. */
+export function entryAccess(table: Table, addr: number, kind: Access["kind"]): Access {
+  return { obj: table.obj.name, part: String(indexOf(table.level, addr)), kind };
+}
+
+/** `PUD@0x0[1]`. */
+export function entryName(table: Table, addr: number): string {
+  return `${table.obj.name}[${indexOf(table.level, addr)}]`;
+}
+
+/** Reads entry `addr` of `table`, checking the table is still alive. */
+export function readEntry(k: Kernel, table: Table, addr: number): Table | KObject | undefined {
+  k.slab.read(table.obj, entryName(table, addr));
+  return table.entries.get(indexOf(table.level, addr));
+}
+
+/** Present entries of `table` that map part of [addr, end), with the address each starts at. */
+export function entriesIn(
+  table: Table,
+  addr: number,
+  end: number,
+): { addr: number; entry: Table | KObject }[] {
+  const size = entrySize(table.level);
+  const out: { addr: number; entry: Table | KObject }[] = [];
+  for (const [index, entry] of [...table.entries].sort((a, b) => a[0] - b[0])) {
+    const start = table.base + index * size;
+    if (start + size > addr && start < end) out.push({ addr: Math.max(start, addr), entry });
+  }
+  return out;
+}
+
+/** Whether an entry is a table (not a user page). */
+export function isTable(entry: Table | KObject | undefined): entry is Table {
+  return entry !== undefined && "level" in entry;
+}

@@ -1,0 +1,139 @@
+/**
+ * Read-write semaphores: `mmap_lock` and the per-VMA lock of the seed mail
+ * (`vma->sem`).
+ *
+ * Modelled with the kernel's writer fairness: once a writer is waiting, new readers
+ * queue behind it, and `down_read_trylock()` fails (it fails whenever the count has the
+ * waiters bit set). `down_write()` that cannot take the lock at once registers as a
+ * waiter in one step and takes the lock in a later one, so the explorer sees the window
+ * where the writer waits and blocks new readers. Sleeping locks may not be taken in
+ * atomic context.
+ *
+ * Follows: kernel/locking/rwsem.c (`down_read_trylock()` checks
+ * RWSEM_READ_FAILED_MASK, which includes RWSEM_FLAG_WAITERS; `rwsem_down_write_slowpath()`),
+ * Linux 5.18. Left out: optimistic spinning, lock handoff, reader batching (all waiters
+ * are served in FIFO order, a writer only when first in line).
+ *
+ * @module
+ */
+
+import { type Access, type Proc, Violation } from "../explore/mod.ts";
+import { type Kernel, step } from "./kernel.ts";
+import type { KObject } from "./slab.ts";
+import { might_sleep } from "./sched.ts";
+
+/** A read-write semaphore embedded in `home` (the mm, or a VMA). */
+export class RwSem {
+  readonly name: string;
+  readonly home: KObject;
+  readonly readers: number[] = [];
+  writer: number | undefined;
+  /** Threads that registered as waiting writers, oldest first. */
+  readonly waiters: number[] = [];
+
+  constructor(name: string, home: KObject) {
+    this.name = name;
+    this.home = home;
+  }
+
+  access(kind: Access["kind"]): Access {
+    return { obj: this.home.name, part: this.name, kind };
+  }
+
+  holders(): number[] {
+    return this.writer === undefined ? [...this.readers] : [this.writer];
+  }
+
+  canRead(): boolean {
+    return this.writer === undefined && this.waiters.length === 0;
+  }
+}
+
+function wait(sem: RwSem) {
+  return () => ({
+    resource: sem.name,
+    holders: sem.holders().length ? sem.holders() : sem.waiters.slice(0, 1),
+  });
+}
+
+function take(k: Kernel, sem: RwSem, how: "read" | "write"): void {
+  if (how === "read") sem.readers.push(k.rt.current);
+  else sem.writer = k.rt.current;
+  k.current.sleepingLocks.push(sem.name);
+}
+
+function touch(k: Kernel, sem: RwSem, sleeps: string | undefined): void {
+  if (sleeps) might_sleep(k.current, sleeps);
+  k.slab.write(sem.home, sem.name);
+}
+
+/** down_read(): sleeps while a writer holds or waits for the lock. */
+export function* down_read(k: Kernel, sem: RwSem, label = "down_read"): Proc {
+  yield* step(k, label, sem.name, [sem.access("acquire")], () => {
+    touch(k, sem, `${label}(${sem.name})`);
+    take(k, sem, "read");
+  }, { enabled: () => sem.canRead(), waitingFor: wait(sem) });
+}
+
+/** down_read_trylock(): true if it got the lock, never sleeps. */
+export function* down_read_trylock(k: Kernel, sem: RwSem, label = "down_read_trylock"): Proc<boolean> {
+  return yield* step(k, label, sem.name, [sem.access("write")], () => {
+    touch(k, sem, undefined);
+    const ok = sem.canRead();
+    if (ok) take(k, sem, "read");
+    k.rt.note(ok ? "acquired" : "failed");
+    return ok;
+  });
+}
+
+/** down_write(): sleeps until there are no readers, no writer and no earlier waiter. */
+export function* down_write(k: Kernel, sem: RwSem, label = "down_write"): Proc {
+  const me = k.rt.current;
+  const free = () =>
+    sem.writer === undefined && sem.readers.length === 0 &&
+    (sem.waiters.length === 0 || sem.waiters[0] === me);
+  const gotIt = yield* step(k, label, sem.name, [sem.access("write")], () => {
+    touch(k, sem, `${label}(${sem.name})`);
+    if (free()) {
+      take(k, sem, "write");
+      return true;
+    }
+    sem.waiters.push(me);
+    k.rt.note("waits");
+    return false;
+  });
+  if (gotIt) return;
+  yield* step(k, label, `${sem.name} (woken)`, [sem.access("acquire")], () => {
+    touch(k, sem, undefined);
+    sem.waiters.shift();
+    take(k, sem, "write");
+  }, { enabled: free, waitingFor: wait(sem) });
+}
+
+function release(k: Kernel, sem: RwSem, how: "read" | "write"): void {
+  const me = k.rt.current;
+  const held = how === "read" ? sem.readers.includes(me) : sem.writer === me;
+  if (!held) {
+    throw new Violation("lock-imbalance", `${k.where()} releases ${sem.name} (${how}) it does not hold`);
+  }
+  if (how === "read") sem.readers.splice(sem.readers.indexOf(me), 1);
+  else sem.writer = undefined;
+  const locks = k.current.sleepingLocks;
+  locks.splice(locks.lastIndexOf(sem.name), 1);
+}
+
+/** up_read(). */
+export function* up_read(k: Kernel, sem: RwSem, label = "up_read"): Proc {
+  yield* step(k, label, sem.name, [sem.access("release")], () => {
+    touch(k, sem, undefined);
+    release(k, sem, "read");
+  });
+}
+
+/** up_write(). */
+export function* up_write(k: Kernel, sem: RwSem, label = "up_write"): Proc {
+  yield* step(k, label, sem.name, [sem.access("release")], () => {
+    touch(k, sem, undefined);
+    release(k, sem, "write");
+  });
+}

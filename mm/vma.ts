@@ -1,0 +1,91 @@
+/**
+ * The VMA tree and VMA lifetimes: looking a VMA up, taking it out of the tree,
+ * putting one in, freeing one now or after an RCU grace period.
+ *
+ * The tree is modelled as the maple tree of Linux 6.1, which readers may walk under
+ * rcu_read_lock() (the seed mail's `vma_lookup()` under RCU assumes it); Linux 5.18's
+ * rbtree could not be walked without mmap_lock. A lookup reads only the tree (which
+ * stores each VMA's range), not the VMA; what the caller then does with the VMA
+ * pointer is checked against the VMA's lifetime.
+ *
+ * Follows: mm/mmap.c (`vma_lookup()`, `find_vma()`, `vm_area_free()`), lib/maple_tree.c,
+ * Linux 6.1; kernel/fork.c (`vm_area_free()` by call_rcu with CONFIG_PER_VMA_LOCK),
+ * Linux 6.4. Left out: the tree's internal nodes and their own RCU freeing (a lookup
+ * is one atomic read of the whole tree).
+ *
+ * @module
+ */
+
+import type { Proc } from "../explore/mod.ts";
+import { type Kernel, step } from "./kernel.ts";
+import { hex } from "./pgtable.ts";
+import { insertVma, lookup, type Mm, type Vma, VMA_TREE, vm_area_alloc } from "./mm_types.ts";
+import { call_rcu } from "./rcu.ts";
+
+function treeAccess(mm: Mm, kind: "read" | "write") {
+  return { obj: mm.obj.name, part: VMA_TREE, kind };
+}
+
+/** vma_lookup(): the VMA containing `addr`, or undefined. */
+export function* vma_lookup(k: Kernel, mm: Mm, addr: number, label = "vma_lookup"): Proc<Vma | undefined> {
+  return yield* step(k, label, hex(addr), [treeAccess(mm, "read")], () => {
+    k.slab.read(mm.obj, VMA_TREE);
+    const vma = lookup(mm, addr);
+    k.rt.note(vma ? vma.obj.name : "none");
+    return vma;
+  });
+}
+
+/** Neighbours of a VMA, for the floor and ceiling of free_pgtables(). */
+export interface Neighbours {
+  readonly prev: Vma | undefined;
+  readonly next: Vma | undefined;
+}
+
+/**
+ * Removes `vma` from the tree (5.18's `detach_vmas_to_be_unmapped()`, 6.1's
+ * `vma_mas_remove()`) and returns its neighbours.
+ */
+export function* vma_mas_remove(k: Kernel, mm: Mm, vma: Vma): Proc<Neighbours> {
+  return yield* step(k, "vma_mas_remove", vma.obj.name, [
+    treeAccess(mm, "write"),
+    { obj: vma.obj.name, part: "detached", kind: "write" },
+  ], () => {
+    k.slab.write(mm.obj, VMA_TREE);
+    const at = mm.vmas.indexOf(vma);
+    if (at < 0) throw new Error(`${vma.obj.name} is not in the tree`);
+    mm.vmas.splice(at, 1);
+    k.slab.write(vma.obj, "detached");
+    vma.detached = true;
+    return { prev: mm.vmas[at - 1], next: mm.vmas[at] };
+  });
+}
+
+/** `vm_area_alloc()` + `vma_mas_store()`: a new VMA for [start, end) in the tree. */
+export function* vma_mas_store(k: Kernel, mm: Mm, start: number, end: number): Proc<Vma> {
+  return yield* step(k, "vma_mas_store", `[${hex(start)}, ${hex(end)})`, [treeAccess(mm, "write")], () => {
+    k.slab.write(mm.obj, VMA_TREE);
+    const vma = vm_area_alloc(k, start, end);
+    insertVma(mm, vma);
+    k.rt.note(vma.obj.name);
+    return vma;
+  });
+}
+
+/** vm_area_free() as in 5.18: `kmem_cache_free()` at once. */
+export function* vm_area_free(k: Kernel, vma: Vma): Proc {
+  yield* step(k, "vm_area_free", vma.obj.name, [{ obj: vma.obj.name, kind: "write" }], () => {
+    k.slab.free(vma.obj);
+  });
+}
+
+/** The seed mail's `rcu_free(vma)`: free after an RCU grace period. */
+export function* vm_area_free_rcu(k: Kernel, vma: Vma): Proc {
+  yield* call_rcu(
+    k,
+    "vm_area_free_rcu_cb",
+    vma.obj.name,
+    [{ obj: vma.obj.name, kind: "write" }],
+    () => k.slab.free(vma.obj),
+  );
+}

@@ -1,0 +1,8 @@
+/**
+ * Named workloads and how to run them under a strategy.
+ *
+ * @module
+ */
+
+export * from "./scenario.ts";
+export * from "./library.ts";

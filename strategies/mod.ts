@@ -1,0 +1,26 @@
+/**
+ * Every locking strategy, in the order of the seed mail, then later ones.
+ *
+ * @module
+ */
+
+import { mmapLock } from "./mmap_lock.ts";
+import { rcuGfpNowait } from "./rcu_gfp_nowait.ts";
+import { vmaRwsem } from "./vma_rwsem.ts";
+import { spfOneRcu } from "./spf_one_rcu.ts";
+import { spfSeqSections } from "./spf_seq_sections.ts";
+import { perVmaLock } from "./per_vma_lock.ts";
+import type { Strategy } from "./strategy.ts";
+
+export type { Expectation, Strategy } from "./strategy.ts";
+export { mmapLock, perVmaLock, rcuGfpNowait, spfOneRcu, spfSeqSections, vmaRwsem };
+
+/** All strategies, in the order the matrix shows them. */
+export const strategies: readonly Strategy[] = [
+  mmapLock,
+  rcuGfpNowait,
+  vmaRwsem,
+  spfOneRcu,
+  spfSeqSections,
+  perVmaLock,
+];

@@ -1,0 +1,32 @@
+/**
+ * The interface every locking strategy meets: how a page fault, munmap() and mmap()
+ * take their locks around the mm core's operations.
+ *
+ * A strategy also declares, per scenario, the verdict its author expects
+ * (`"safe"` or `"violation:<kind>"`), the way litmus tests declare `Result: Never`;
+ * the explorer decides the actual verdict and the tests judge one against the other.
+ *
+ * @module
+ */
+
+import type { Proc } from "../explore/mod.ts";
+import type { FaultResult, Kernel, Mm } from "../mm/mod.ts";
+
+/** What the author expects the explorer to find for one scenario. */
+export type Expectation = "safe" | `violation:${string}`;
+
+/** A locking design for page faults. */
+export interface Strategy {
+  /** Short stable name, e.g. `"vma-rwsem"`. */
+  readonly name: string;
+  readonly title: string;
+  /** One line: what the design does. */
+  readonly summary: string;
+  /** Where it comes from (mail, patch series, kernel version). */
+  readonly source: string;
+  /** Scenario name → expected verdict. Every scenario must have one. */
+  readonly expected: Readonly<Record<string, Expectation>>;
+  fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult>;
+  munmap(k: Kernel, mm: Mm, start: number, end: number): Proc;
+  mmap(k: Kernel, mm: Mm, start: number, end: number): Proc;
+}
