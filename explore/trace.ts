@@ -90,7 +90,7 @@ export function describeStep(s: TraceStep): string {
 
 /** Options for {@linkcode formatTrace}. */
 export interface FormatOptions {
-  /** Widest a column may be; longer cells are cut with `…`. Default 58. */
+  /** Widest a column may be; longer cells are cut with `…`. Default 64. */
   readonly width?: number;
 }
 
@@ -114,7 +114,7 @@ export interface FormatOptions {
  * ```
  */
 export function formatTrace(trace: Trace, options: FormatOptions = {}): string {
-  const width = options.width ?? 58;
+  const width = options.width ?? 64;
   const cut = (s: string) => s.length > width ? s.slice(0, width - 1) + "…" : s;
   const cols = trace.columns.filter((c) => trace.steps.some((s) => s.column === c));
   const cells = trace.steps.map((s) => cut(describeStep(s)));

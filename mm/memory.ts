@@ -113,7 +113,7 @@ export function* pXd_alloc(
         k.rt.note(`already ${present.obj.name}: ${level}_free(${obj.name})`);
         return present;
       }
-      k.slab.write(parent.obj, entryName(parent, addr));
+      k.slab.write(parent.obj, `${entryName(parent, addr)} = ${obj.name}`);
       parent.entries.set(indexOf(parent.level, addr), fresh);
       return fresh;
     },
@@ -178,7 +178,7 @@ function* do_anonymous_page(
       k.rt.note("already mapped: put_page");
       return;
     }
-    k.slab.write(pte.obj, entryName(pte, addr));
+    k.slab.write(pte.obj, `${entryName(pte, addr)} = ${page.name}`);
     pte.entries.set(indexOf("pte", addr), page);
   });
   yield* spin_unlock(k, ptl);
@@ -220,7 +220,7 @@ export function* unmap_page_range(
   end: number,
 ): Proc {
   const walk = function* (table: Table): Proc {
-    const label = table.level === "pte" ? "zap_pte_range" : `zap_${childLevel(table.level)}_range`;
+    const label = table.level === "pgd" ? "unmap_page_range" : `zap_${table.level}_range`;
     if (table.level !== "pte") {
       for (const { entry } of yield* scan(k, label, table, start, end)) {
         if (isTable(entry)) yield* walk(entry);

@@ -23,23 +23,32 @@ import { might_sleep } from "./sched.ts";
 
 /** The GFP flags that matter to the model. */
 export interface Gfp {
-  /** As written in kernel source, e.g. `"GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN"`. */
+  /** Short name for traces, e.g. `"GFP_NOWAIT"`. */
   readonly name: string;
+  /** As written in kernel source, e.g. `"GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN"`. */
+  readonly flags: string;
   readonly maySleep: boolean;
   readonly mayFail: boolean;
 }
 
 /** GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT: what pXd_alloc_one() uses. */
-export const GFP_PGTABLE_USER: Gfp = { name: "GFP_PGTABLE_USER", maySleep: true, mayFail: false };
+export const GFP_PGTABLE_USER: Gfp = {
+  name: "GFP_PGTABLE_USER",
+  flags: "GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT",
+  maySleep: true,
+  mayFail: false,
+};
 /** What do_anonymous_page() uses for the user page. */
 export const GFP_HIGHUSER_MOVABLE: Gfp = {
   name: "GFP_HIGHUSER_MOVABLE",
+  flags: "GFP_HIGHUSER | __GFP_MOVABLE",
   maySleep: true,
   mayFail: false,
 };
 /** The flags the seed mail proposes for page tables allocated under rcu_read_lock(). */
 export const GFP_NOWAIT: Gfp = {
-  name: "GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN",
+  name: "GFP_NOWAIT",
+  flags: "GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN",
   maySleep: false,
   mayFail: true,
 };
@@ -63,7 +72,7 @@ export function* alloc(
     k.allocFailuresLeft--;
     return null;
   }
-  if (gfp.maySleep) might_sleep(k.current, `${label}(${gfp.name})`);
+  if (gfp.maySleep) might_sleep(k.current, `${label}(${gfp.flags})`);
   const obj = k.slab.create(kind, base);
   k.rt.note(obj.name);
   return obj;

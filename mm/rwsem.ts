@@ -36,6 +36,11 @@ export class RwSem {
     this.home = home;
   }
 
+  /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
+  get label(): string {
+    return `${this.home.name}->${this.name}`;
+  }
+
   access(kind: Access["kind"]): Access {
     return { obj: this.home.name, part: this.name, kind };
   }
@@ -51,7 +56,7 @@ export class RwSem {
 
 function wait(sem: RwSem) {
   return () => ({
-    resource: sem.name,
+    resource: sem.label,
     holders: sem.holders().length ? sem.holders() : sem.waiters.slice(0, 1),
   });
 }
@@ -59,7 +64,7 @@ function wait(sem: RwSem) {
 function take(k: Kernel, sem: RwSem, how: "read" | "write"): void {
   if (how === "read") sem.readers.push(k.rt.current);
   else sem.writer = k.rt.current;
-  k.current.sleepingLocks.push(sem.name);
+  k.current.sleepingLocks.push(sem.label);
 }
 
 function touch(k: Kernel, sem: RwSem, sleeps: string | undefined): void {
@@ -69,15 +74,15 @@ function touch(k: Kernel, sem: RwSem, sleeps: string | undefined): void {
 
 /** down_read(): sleeps while a writer holds or waits for the lock. */
 export function* down_read(k: Kernel, sem: RwSem, label = "down_read"): Proc {
-  yield* step(k, label, sem.name, [sem.access("acquire")], () => {
-    touch(k, sem, `${label}(${sem.name})`);
+  yield* step(k, label, sem.label, [sem.access("acquire")], () => {
+    touch(k, sem, `${label}(${sem.label})`);
     take(k, sem, "read");
   }, { enabled: () => sem.canRead(), waitingFor: wait(sem) });
 }
 
 /** down_read_trylock(): true if it got the lock, never sleeps. */
 export function* down_read_trylock(k: Kernel, sem: RwSem, label = "down_read_trylock"): Proc<boolean> {
-  return yield* step(k, label, sem.name, [sem.access("write")], () => {
+  return yield* step(k, label, sem.label, [sem.access("write")], () => {
     touch(k, sem, undefined);
     const ok = sem.canRead();
     if (ok) take(k, sem, "read");
@@ -92,8 +97,8 @@ export function* down_write(k: Kernel, sem: RwSem, label = "down_write"): Proc {
   const free = () =>
     sem.writer === undefined && sem.readers.length === 0 &&
     (sem.waiters.length === 0 || sem.waiters[0] === me);
-  const gotIt = yield* step(k, label, sem.name, [sem.access("write")], () => {
-    touch(k, sem, `${label}(${sem.name})`);
+  const gotIt = yield* step(k, label, sem.label, [sem.access("write")], () => {
+    touch(k, sem, `${label}(${sem.label})`);
     if (free()) {
       take(k, sem, "write");
       return true;
@@ -103,7 +108,7 @@ export function* down_write(k: Kernel, sem: RwSem, label = "down_write"): Proc {
     return false;
   });
   if (gotIt) return;
-  yield* step(k, label, `${sem.name} (woken)`, [sem.access("acquire")], () => {
+  yield* step(k, label, `${sem.label} (woken)`, [sem.access("acquire")], () => {
     touch(k, sem, undefined);
     sem.waiters.shift();
     take(k, sem, "write");
@@ -114,17 +119,17 @@ function release(k: Kernel, sem: RwSem, how: "read" | "write"): void {
   const me = k.rt.current;
   const held = how === "read" ? sem.readers.includes(me) : sem.writer === me;
   if (!held) {
-    throw new Violation("lock-imbalance", `${k.where()} releases ${sem.name} (${how}) it does not hold`);
+    throw new Violation("lock-imbalance", `${k.where()} releases ${sem.label} (${how}) it does not hold`);
   }
   if (how === "read") sem.readers.splice(sem.readers.indexOf(me), 1);
   else sem.writer = undefined;
   const locks = k.current.sleepingLocks;
-  locks.splice(locks.lastIndexOf(sem.name), 1);
+  locks.splice(locks.lastIndexOf(sem.label), 1);
 }
 
 /** up_read(). */
 export function* up_read(k: Kernel, sem: RwSem, label = "up_read"): Proc {
-  yield* step(k, label, sem.name, [sem.access("release")], () => {
+  yield* step(k, label, sem.label, [sem.access("release")], () => {
     touch(k, sem, undefined);
     release(k, sem, "read");
   });
@@ -132,7 +137,7 @@ export function* up_read(k: Kernel, sem: RwSem, label = "up_read"): Proc {
 
 /** up_write(). */
 export function* up_write(k: Kernel, sem: RwSem, label = "up_write"): Proc {
-  yield* step(k, label, sem.name, [sem.access("release")], () => {
+  yield* step(k, label, sem.label, [sem.access("release")], () => {
     touch(k, sem, undefined);
     release(k, sem, "write");
   });

@@ -27,6 +27,11 @@ export class SeqCount {
     this.home = home;
   }
 
+  /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
+  get label(): string {
+    return `${this.home.name}->${this.name}`;
+  }
+
   access(kind: Access["kind"]): Access {
     return { obj: this.home.name, part: this.name, kind };
   }
@@ -34,7 +39,7 @@ export class SeqCount {
 
 /** raw_read_seqcount(): the count now (odd while a writer is inside). */
 export function* raw_read_seqcount(k: Kernel, seq: SeqCount, label = "raw_read_seqcount"): Proc<number> {
-  return yield* step(k, label, seq.name, [seq.access("read")], () => {
+  return yield* step(k, label, seq.label, [seq.access("read")], () => {
     k.slab.read(seq.home, seq.name);
     k.rt.note(String(seq.sequence));
     return seq.sequence;
@@ -48,7 +53,7 @@ export function* read_seqcount_retry(
   start: number,
   label = "read_seqcount_retry",
 ): Proc<boolean> {
-  return yield* step(k, label, `${seq.name} == ${start}?`, [seq.access("read")], () => {
+  return yield* step(k, label, `${seq.label} == ${start}?`, [seq.access("read")], () => {
     k.slab.read(seq.home, seq.name);
     const changed = seq.sequence !== start;
     k.rt.note(changed ? `changed (${seq.sequence}): retry` : "unchanged");
@@ -58,7 +63,7 @@ export function* read_seqcount_retry(
 
 /** write_seqcount_begin() / write_seqcount_end(): one increment each. */
 export function* write_seqcount(k: Kernel, seq: SeqCount, label: string): Proc {
-  yield* step(k, label, seq.name, [seq.access("write")], () => {
+  yield* step(k, label, seq.label, [seq.access("write")], () => {
     k.slab.write(seq.home, seq.name);
     seq.sequence++;
   });

@@ -62,10 +62,11 @@ export class Slab {
   write(obj: KObject, what: string): void {
     if (obj.state === "freed") this.#useAfterFree(obj, `writes ${what}`);
     if (obj.state === "detached" && TABLE_KINDS.includes(obj.kind)) {
+      const unlinked = obj.history.find((h) => h.startsWith("unlinked by "));
       throw new Violation(
         "store-into-detached-table",
-        `${this.#where()} stores ${what} into ${obj.name}, which was already unlinked from ` +
-          `the page tables and is waiting to be freed: the new entry is lost with it`,
+        `${this.#where()} stores ${what}, but ${obj.name} was ${unlinked ?? "unlinked"} ` +
+          `and is only waiting for its RCU grace period to be freed: the new entry is lost with it`,
         [this.report(obj)],
       );
     }

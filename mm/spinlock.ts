@@ -28,6 +28,11 @@ export class SpinLock {
     this.home = home;
   }
 
+  /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
+  get label(): string {
+    return `${this.home.name}->${this.name}`;
+  }
+
   access(kind: Access["kind"]): Access {
     return { obj: this.home.name, part: this.name, kind };
   }
@@ -35,22 +40,22 @@ export class SpinLock {
 
 /** spin_lock(): spins until free. */
 export function* spin_lock(k: Kernel, lock: SpinLock): Proc {
-  yield* step(k, "spin_lock", lock.name, [lock.access("acquire")], () => {
+  yield* step(k, "spin_lock", lock.label, [lock.access("acquire")], () => {
     k.slab.write(lock.home, lock.name);
     lock.holder = k.rt.current;
-    k.current.spinlocks.push(lock.name);
+    k.current.spinlocks.push(lock.label);
   }, {
     enabled: () => lock.holder === undefined,
-    waitingFor: () => ({ resource: lock.name, holders: lock.holder === undefined ? [] : [lock.holder] }),
+    waitingFor: () => ({ resource: lock.label, holders: lock.holder === undefined ? [] : [lock.holder] }),
   });
 }
 
 /** spin_unlock(). */
 export function* spin_unlock(k: Kernel, lock: SpinLock): Proc {
-  yield* step(k, "spin_unlock", lock.name, [lock.access("release")], () => {
+  yield* step(k, "spin_unlock", lock.label, [lock.access("release")], () => {
     k.slab.write(lock.home, lock.name);
     lock.holder = undefined;
     const held = k.current.spinlocks;
-    held.splice(held.lastIndexOf(lock.name), 1);
+    held.splice(held.lastIndexOf(lock.label), 1);
   });
 }
