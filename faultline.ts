@@ -29,7 +29,9 @@ function find<T extends { name: string }>(what: string, list: readonly T[], name
   if (found) return found;
   const near = closest(name, list.map((x) => x.name));
   throw new RangeError(
-    `unknown ${what} "${name}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(" or ")}?` : ""} ` +
+    `unknown ${what} "${name}"${
+      near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(" or ")}?` : ""
+    } ` +
       `(known: ${list.map((x) => x.name).join(", ")})`,
   );
 }
@@ -82,7 +84,9 @@ export interface CheckResult {
 /** The outcome word the expectations use. */
 export function outcomeOf(result: ExploreResult): string {
   const verdict = verdictOf(result);
-  if (verdict === "violation" || verdict === "error") return `${verdict}:${result.counterexample!.kind}`;
+  if (verdict === "violation" || verdict === "error") {
+    return `${verdict}:${result.counterexample!.kind}`;
+  }
   return verdict;
 }
 
@@ -168,7 +172,9 @@ export function tokenOf(strategy: string, scenario: string, schedule: string): s
 }
 
 /** Splits a replay token; throws a SyntaxError saying what is wrong. */
-export function parseToken(token: string): { strategy: string; scenario: string; schedule: string } {
+export function parseToken(
+  token: string,
+): { strategy: string; scenario: string; schedule: string } {
   const parts = token.trim().split(":");
   if (parts.length !== 4 || parts[0] !== TOKEN_PREFIX) {
     throw new SyntaxError(

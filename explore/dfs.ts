@@ -97,7 +97,9 @@ function advance(path: Node[]): boolean {
     node.done.set(node.thread, pending.accesses);
     const next = [...node.backtrack].filter((t) =>
       !node.done.has(t) && !node.sleep.has(t) && node.allowed.includes(t)
-    ).sort((a, b) => a - b)[0];
+    ).sort((a, b) =>
+      a - b
+    )[0];
     if (next !== undefined) {
       node.thread = next;
       node.choice = 0;

@@ -112,14 +112,19 @@ Deno.test("dpor explores one execution for independent threads, all for conflict
     threads: [0, 1].map((t) => ({
       name: `T${t}`,
       body: function* (): Proc {
-        for (let i = 0; i < n; i++) yield { label: "w", accesses: [{ obj: objs(t), kind: "write" }] };
+        for (let i = 0; i < n; i++) {
+          yield { label: "w", accesses: [{ obj: objs(t), kind: "write" }] };
+        }
       },
     })),
   });
   assert.equal(explore(writes((t) => `x${t}`, 8)).executions, 1);
   // Two threads of n conflicting writes have C(2n, n) distinct interleavings.
   assert.equal(explore(writes(() => "x", 4)).executions, 70);
-  assert.equal(explore(writes(() => "x", 4), { mode: "bounded", preemptionBound: 99 }).executions, 70);
+  assert.equal(
+    explore(writes(() => "x", 4), { mode: "bounded", preemptionBound: 99 }).executions,
+    70,
+  );
 });
 
 Deno.test("a livelock is inconclusive with its trace, never safe", () => {

@@ -52,7 +52,9 @@ export function runExecution(factory: ProgramFactory, policy: Policy, maxSteps: 
     if (decision === "prune") return end({ kind: "pruned" });
     if (!enabled.includes(decision.thread)) {
       throw new Error(
-        `schedule diverged at step ${depth + 1}: ${exec.threadName(decision.thread)} is not runnable ` +
+        `schedule diverged at step ${depth + 1}: ${
+          exec.threadName(decision.thread)
+        } is not runnable ` +
           `(runnable: ${enabled.map((t) => exec.threadName(t)).join(", ")})`,
       );
     }

@@ -100,7 +100,8 @@ export class Execution {
         return self.#current;
       },
       threadName: (id) => this.threadName(id),
-      spawn: (spec) => this.#spawn(spec, this.#current >= 0 ? this.#threads[this.#current].clock : []),
+      spawn: (spec) =>
+        this.#spawn(spec, this.#current >= 0 ? this.#threads[this.#current].clock : []),
       note: (text) => void this.#notes.push(text),
       get stepNumber() {
         return self.events.length + 1;

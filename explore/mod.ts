@@ -8,7 +8,15 @@
 
 export * from "./step.ts";
 export * from "./violation.ts";
-export type { Decision, Ending, Event, Program, ProgramFactory, Runtime, ThreadSpec } from "./execution.ts";
+export type {
+  Decision,
+  Ending,
+  Event,
+  Program,
+  ProgramFactory,
+  Runtime,
+  ThreadSpec,
+} from "./execution.ts";
 export * from "./schedule.ts";
 export * from "./trace.ts";
 export * from "./explore.ts";

@@ -129,12 +129,16 @@ export function formatTrace(trace: Trace, options: FormatOptions = {}): string {
   lines.push(`${"-".repeat(3 + stepWidth)}-+-` + widths.map((w) => "-".repeat(w)).join("-+-"));
   trace.steps.forEach((s, i) => {
     const bad = trace.violation?.step === s.step;
-    lines.push(row(bad ? ">>" : "", String(s.step), cols.map((c) => c === s.column ? cells[i] : "")));
+    lines.push(
+      row(bad ? ">>" : "", String(s.step), cols.map((c) => c === s.column ? cells[i] : "")),
+    );
   });
   const v = trace.violation;
   if (v) {
     lines.push("");
-    lines.push(`${v.kind}${v.step === undefined ? " (at exit)" : ` at step ${v.step}`}: ${v.message}`);
+    lines.push(
+      `${v.kind}${v.step === undefined ? " (at exit)" : ` at step ${v.step}`}: ${v.message}`,
+    );
     for (const o of v.objects) {
       lines.push(`  ${o.name}:`);
       for (const h of o.history) lines.push(`    ${h}`);

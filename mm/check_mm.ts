@@ -25,7 +25,10 @@ import type { KObject } from "./slab.ts";
 export function check_mm(k: Kernel, mm: Mm): void {
   for (const task of k.tasks) {
     if (task.rcuDepth > 0) {
-      throw new Violation("rcu-held-at-exit", `${task.name} finished inside an rcu_read_lock() section`);
+      throw new Violation(
+        "rcu-held-at-exit",
+        `${task.name} finished inside an rcu_read_lock() section`,
+      );
     }
     const held = [...task.spinlocks, ...task.sleepingLocks];
     if (held.length) {
@@ -53,11 +56,15 @@ export function check_mm(k: Kernel, mm: Mm): void {
     }
   };
   walk(mm.pgd);
-  const leaked = [...k.slab.objects.values()].filter((o) => o.state !== "freed" && !reachable.has(o));
+  const leaked = [...k.slab.objects.values()].filter((o) =>
+    o.state !== "freed" && !reachable.has(o)
+  );
   if (leaked.length) {
     throw new Violation(
       "leak",
-      `${leaked.map((o) => o.name).join(", ")} ${leaked.length === 1 ? "is" : "are"} neither freed ` +
+      `${leaked.map((o) => o.name).join(", ")} ${
+        leaked.length === 1 ? "is" : "are"
+      } neither freed ` +
         `nor reachable from the mm`,
       leaked.map((o) => k.slab.report(o)),
     );

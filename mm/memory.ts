@@ -159,7 +159,13 @@ function* do_anonymous_page(
     kind: "read",
   }], () => k.slab.read(vma.obj, "anon_vma"));
   if (options.validate && !(yield* options.validate("alloc-page"))) return "retry";
-  const page = yield* alloc(k, "alloc_zeroed_user_highpage_movable", "page", `page@${hex(addr)}`, options.pageGfp);
+  const page = yield* alloc(
+    k,
+    "alloc_zeroed_user_highpage_movable",
+    "page",
+    `page@${hex(addr)}`,
+    options.pageGfp,
+  );
   if (!page) return "oom";
   if (options.validate && !(yield* options.validate("lock-pte"))) {
     yield* put_page(k, page);
@@ -172,7 +178,9 @@ function* do_anonymous_page(
     yield* put_page(k, page);
     return "retry";
   }
-  yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [entryAccess(pte, addr, "write")], () => {
+  yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [
+    entryAccess(pte, addr, "write"),
+  ], () => {
     if (readEntry(k, pte, addr)) {
       k.slab.free(page);
       k.rt.note("already mapped: put_page");
@@ -186,7 +194,13 @@ function* do_anonymous_page(
 }
 
 function* put_page(k: Kernel, page: KObject): Proc {
-  yield* step(k, "put_page", page.name, [{ obj: page.name, kind: "write" }], () => k.slab.free(page));
+  yield* step(
+    k,
+    "put_page",
+    page.name,
+    [{ obj: page.name, kind: "write" }],
+    () => k.slab.free(page),
+  );
 }
 
 /** `struct mmu_gather`: what a teardown frees once it is done. */
@@ -330,10 +344,16 @@ function* free_table(k: Kernel, tlb: MmuGather, parent: Table, addr: number, lab
 export function* tlb_finish_mmu(k: Kernel, tlb: MmuGather): Proc {
   if (tlb.pages.length) {
     const pages = tlb.pages.splice(0);
-    yield* step(k, "tlb_finish_mmu", `free ${pages.map((p) => p.name).join(", ")}`, pages.map((p) => ({
-      obj: p.name,
-      kind: "write" as const,
-    })), () => pages.forEach((p) => k.slab.free(p)));
+    yield* step(
+      k,
+      "tlb_finish_mmu",
+      `free ${pages.map((p) => p.name).join(", ")}`,
+      pages.map((p) => ({
+        obj: p.name,
+        kind: "write" as const,
+      })),
+      () => pages.forEach((p) => k.slab.free(p)),
+    );
   }
   if (tlb.tables.length) {
     const tables = tlb.tables.splice(0);

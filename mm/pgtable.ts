@@ -28,7 +28,13 @@ export type Level = "pgd" | "p4d" | "pud" | "pmd" | "pte";
 export const LEVELS: readonly Level[] = ["pgd", "p4d", "pud", "pmd", "pte"];
 
 /** Address bits mapped by one entry at each level. */
-export const SHIFT: Readonly<Record<Level, number>> = { pgd: 48, p4d: 39, pud: 30, pmd: 21, pte: 12 };
+export const SHIFT: Readonly<Record<Level, number>> = {
+  pgd: 48,
+  p4d: 39,
+  pud: 30,
+  pmd: 21,
+  pte: 12,
+};
 
 /** Entries per table. */
 export const PTRS_PER_TABLE = 512;

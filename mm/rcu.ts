@@ -33,9 +33,15 @@ function sectionObj(cpu: number, section: number): string {
 /** rcu_read_lock(): enter a read-side critical section. */
 export function* rcu_read_lock(k: Kernel): Proc {
   const task = k.current;
-  yield* step(k, "rcu_read_lock", undefined, [{ obj: READERS, part: task.name, kind: "write" }], () => {
-    if (task.rcuDepth++ === 0) task.rcuSection++;
-  });
+  yield* step(
+    k,
+    "rcu_read_lock",
+    undefined,
+    [{ obj: READERS, part: task.name, kind: "write" }],
+    () => {
+      if (task.rcuDepth++ === 0) task.rcuSection++;
+    },
+  );
 }
 
 /** rcu_read_unlock(): leave it; grace periods waiting for this section may end. */
@@ -47,7 +53,10 @@ export function* rcu_read_unlock(k: Kernel): Proc {
   }
   yield* step(k, "rcu_read_unlock", undefined, accesses, () => {
     if (task.rcuDepth === 0) {
-      throw new Violation("rcu-imbalance", `${k.where()}: rcu_read_unlock() without rcu_read_lock()`);
+      throw new Violation(
+        "rcu-imbalance",
+        `${k.where()}: rcu_read_unlock() without rcu_read_lock()`,
+      );
     }
     task.rcuDepth--;
   });

@@ -81,7 +81,11 @@ export function* down_read(k: Kernel, sem: RwSem, label = "down_read"): Proc {
 }
 
 /** down_read_trylock(): true if it got the lock, never sleeps. */
-export function* down_read_trylock(k: Kernel, sem: RwSem, label = "down_read_trylock"): Proc<boolean> {
+export function* down_read_trylock(
+  k: Kernel,
+  sem: RwSem,
+  label = "down_read_trylock",
+): Proc<boolean> {
   return yield* step(k, label, sem.label, [sem.access("write")], () => {
     touch(k, sem, undefined);
     const ok = sem.canRead();
@@ -119,7 +123,10 @@ function release(k: Kernel, sem: RwSem, how: "read" | "write"): void {
   const me = k.rt.current;
   const held = how === "read" ? sem.readers.includes(me) : sem.writer === me;
   if (!held) {
-    throw new Violation("lock-imbalance", `${k.where()} releases ${sem.label} (${how}) it does not hold`);
+    throw new Violation(
+      "lock-imbalance",
+      `${k.where()} releases ${sem.label} (${how}) it does not hold`,
+    );
   }
   if (how === "read") sem.readers.splice(sem.readers.indexOf(me), 1);
   else sem.writer = undefined;

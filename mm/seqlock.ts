@@ -38,7 +38,11 @@ export class SeqCount {
 }
 
 /** raw_read_seqcount(): the count now (odd while a writer is inside). */
-export function* raw_read_seqcount(k: Kernel, seq: SeqCount, label = "raw_read_seqcount"): Proc<number> {
+export function* raw_read_seqcount(
+  k: Kernel,
+  seq: SeqCount,
+  label = "raw_read_seqcount",
+): Proc<number> {
   return yield* step(k, label, seq.label, [seq.access("read")], () => {
     k.slab.read(seq.home, seq.name);
     k.rt.note(String(seq.sequence));

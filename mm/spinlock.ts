@@ -46,7 +46,10 @@ export function* spin_lock(k: Kernel, lock: SpinLock): Proc {
     k.current.spinlocks.push(lock.label);
   }, {
     enabled: () => lock.holder === undefined,
-    waitingFor: () => ({ resource: lock.label, holders: lock.holder === undefined ? [] : [lock.holder] }),
+    waitingFor: () => ({
+      resource: lock.label,
+      holders: lock.holder === undefined ? [] : [lock.holder],
+    }),
   });
 }
 

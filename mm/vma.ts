@@ -19,7 +19,7 @@
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { hex } from "./pgtable.ts";
-import { insertVma, lookup, type Mm, type Vma, VMA_TREE, vm_area_alloc } from "./mm_types.ts";
+import { insertVma, lookup, type Mm, vm_area_alloc, type Vma, VMA_TREE } from "./mm_types.ts";
 import { call_rcu } from "./rcu.ts";
 
 function treeAccess(mm: Mm, kind: "read" | "write") {
@@ -27,7 +27,12 @@ function treeAccess(mm: Mm, kind: "read" | "write") {
 }
 
 /** vma_lookup(): the VMA containing `addr`, or undefined. */
-export function* vma_lookup(k: Kernel, mm: Mm, addr: number, label = "vma_lookup"): Proc<Vma | undefined> {
+export function* vma_lookup(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  label = "vma_lookup",
+): Proc<Vma | undefined> {
   return yield* step(k, label, hex(addr), [treeAccess(mm, "read")], () => {
     k.slab.read(mm.obj, VMA_TREE);
     const vma = lookup(mm, addr);
@@ -63,13 +68,19 @@ export function* vma_mas_remove(k: Kernel, mm: Mm, vma: Vma): Proc<Neighbours> {
 
 /** `vm_area_alloc()` + `vma_mas_store()`: a new VMA for [start, end) in the tree. */
 export function* vma_mas_store(k: Kernel, mm: Mm, start: number, end: number): Proc<Vma> {
-  return yield* step(k, "vma_mas_store", `[${hex(start)}, ${hex(end)})`, [treeAccess(mm, "write")], () => {
-    k.slab.write(mm.obj, VMA_TREE);
-    const vma = vm_area_alloc(k, start, end);
-    insertVma(mm, vma);
-    k.rt.note(vma.obj.name);
-    return vma;
-  });
+  return yield* step(
+    k,
+    "vma_mas_store",
+    `[${hex(start)}, ${hex(end)})`,
+    [treeAccess(mm, "write")],
+    () => {
+      k.slab.write(mm.obj, VMA_TREE);
+      const vma = vm_area_alloc(k, start, end);
+      insertVma(mm, vma);
+      k.rt.note(vma.obj.name);
+      return vma;
+    },
+  );
 }
 
 /** vm_area_free() as in 5.18: `kmem_cache_free()` at once. */

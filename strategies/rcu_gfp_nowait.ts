@@ -64,7 +64,8 @@ function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
 export const rcuGfpNowait: Strategy = {
   name: "rcu-gfp-nowait",
   title: "RCU + GFP_NOWAIT page-table allocation",
-  summary: "whole fault in rcu_read_lock(); tables allocated GFP_NOWAIT; on failure unlock, reclaim, retry",
+  summary:
+    "whole fault in rcu_read_lock(); tables allocated GFP_NOWAIT; on failure unlock, reclaim, retry",
   source: "Matthew Wilcox, LKML 2022-05-03/04; race: Michel Lespinasse, LKML 2022-05-04",
   expected: {
     "fault-vs-munmap": "violation:store-into-detached-table",

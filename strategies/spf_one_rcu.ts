@@ -26,7 +26,11 @@ import {
   vm_area_free_rcu,
   vma_lookup,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock, mmap_under_mmap_lock, munmap_under_mmap_lock } from "./mmap_lock.ts";
+import {
+  fault_under_mmap_lock,
+  mmap_under_mmap_lock,
+  munmap_under_mmap_lock,
+} from "./mmap_lock.ts";
 import { NOWAIT_ALLOCATIONS } from "./rcu_gfp_nowait.ts";
 import { mmap_seq_read_check, mmap_seq_read_start } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";

@@ -33,7 +33,11 @@ import {
   vm_area_free_rcu,
   vma_lookup,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock, mmap_under_mmap_lock, munmap_under_mmap_lock } from "./mmap_lock.ts";
+import {
+  fault_under_mmap_lock,
+  mmap_under_mmap_lock,
+  munmap_under_mmap_lock,
+} from "./mmap_lock.ts";
 import { mmap_seq_read_check, mmap_seq_read_start } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";
 
@@ -70,7 +74,8 @@ function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
 export const spfSeqSections: Strategy = {
   name: "spf-seq-sections",
   title: "Speculative fault, small RCU sections linked by mmap_seq checks",
-  summary: "RCU sections for lookup, table walk and PTE install, each starting with an mmap_seq check",
+  summary:
+    "RCU sections for lookup, table walk and PTE install, each starting with an mmap_seq check",
   source: "Michel Lespinasse, LKML 2022-05-04",
   expected: {
     "fault-vs-munmap": "violation:store-into-detached-table",

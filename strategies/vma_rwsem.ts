@@ -102,8 +102,9 @@ function* munmap(k: Kernel, mm: Mm, start: number): Proc {
 export const vmaRwsem: Strategy = {
   name: "vma-rwsem",
   title: "Per-VMA rwsem, as agreed in the mail",
-  summary: "vma_lookup() under RCU + down_read_trylock(&vma->sem), else mmap_read_lock(); writer down_write(&vma->sem)",
-  source: "Matthew Wilcox, LKML 2022-05-04 (\"Or have I missed something else?\")",
+  summary:
+    "vma_lookup() under RCU + down_read_trylock(&vma->sem), else mmap_read_lock(); writer down_write(&vma->sem)",
+  source: 'Matthew Wilcox, LKML 2022-05-04 ("Or have I missed something else?")',
   expected: {
     "fault-vs-munmap": "violation:stale-pte",
     "fault-vs-munmap-neighbour": "safe",

@@ -66,7 +66,11 @@ Deno.test("lost update: two increments without the lock", async (t) => {
       let value = 0;
       const increment: Cpu = function* (k) {
         if (locked) yield* spin_lock(k, lock);
-        const seen = yield* step(k, "load", "value", [{ obj: "counter", part: "value", kind: "read" }], () => value);
+        const seen = yield* step(k, "load", "value", [{
+          obj: "counter",
+          part: "value",
+          kind: "read",
+        }], () => value);
         yield* step(k, "store", "value", [{ obj: "counter", part: "value", kind: "write" }], () => {
           value = seen + 1;
         });
@@ -89,15 +93,22 @@ Deno.test("use-after-free: a reader outside rcu_read_lock() while call_rcu() fre
       let published: typeof obj | undefined = obj;
       const read: Cpu = function* (k) {
         if (underRcu) yield* rcu_read_lock(k);
-        const p = yield* step(k, "rcu_dereference", "gp", [{ obj: "gp", kind: "read" }], () => published);
-        if (p) yield* step(k, "load", p.name, [{ obj: p.name, kind: "read" }], () => k.slab.read(p, "field"));
-        if (underRcu) yield* rcu_read_unlock(k);
+        const p = yield* step(k, "rcu_dereference", "gp", [{ obj: "gp", kind: "read" }], () =>
+          published);
+        if (p) {
+          yield* step(k, "load", p.name, [{ obj: p.name, kind: "read" }], () =>
+            k.slab.read(p, "field"));
+        }
+        if (underRcu) {
+          yield* rcu_read_unlock(k);
+        }
       };
       const remove: Cpu = function* (k) {
         yield* step(k, "rcu_assign_pointer", "gp = NULL", [{ obj: "gp", kind: "write" }], () => {
           published = undefined;
         });
-        yield* call_rcu(k, "kfree_rcu_cb", obj.name, [{ obj: obj.name, kind: "write" }], () => k.slab.free(obj));
+        yield* call_rcu(k, "kfree_rcu_cb", obj.name, [{ obj: obj.name, kind: "write" }], () =>
+          k.slab.free(obj));
       };
       return { cpus: [read, remove] };
     });
@@ -121,7 +132,10 @@ Deno.test("deadlock: ABBA between two spinlocks", async (t) => {
     });
   await judge(t, "deadlock", abba(false), abba(true));
   const cycle = explore(abba(false)).counterexample!.message;
-  assert.match(cycle, /deadlock cycle: CPU\d waits in spin_lock for locks->[AB] \(held by CPU\d\); CPU\d waits/);
+  assert.match(
+    cycle,
+    /deadlock cycle: CPU\d waits in spin_lock for locks->[AB] \(held by CPU\d\); CPU\d waits/,
+  );
 });
 
 Deno.test("sleeping under RCU: a GFP_KERNEL allocation inside rcu_read_lock()", async (t) => {

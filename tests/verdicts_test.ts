@@ -5,7 +5,15 @@
  */
 
 import assert from "node:assert/strict";
-import { check, type MatrixCell, replayToken, runMatrix, scenarios, strategies, type TraceStep } from "../mod.ts";
+import {
+  check,
+  type MatrixCell,
+  replayToken,
+  runMatrix,
+  scenarios,
+  strategies,
+  type TraceStep,
+} from "../mod.ts";
 import { recordedCounts } from "./explored_counts.ts";
 
 Deno.test("every strategy declares an expectation for every scenario", () => {
@@ -84,7 +92,9 @@ Deno.test("the mail's last question: the trylock succeeds on a VMA munmap alread
 });
 
 Deno.test("a replay token reproduces the counterexample step for step", () => {
-  for (const [s, w] of [["rcu-gfp-nowait", "fault-vs-munmap"], ["vma-rwsem", "fault-vs-munmap-mmap"]]) {
+  for (
+    const [s, w] of [["rcu-gfp-nowait", "fault-vs-munmap"], ["vma-rwsem", "fault-vs-munmap-mmap"]]
+  ) {
     const c = check(s, w);
     const replayed = replayToken(c.token!);
     assert.equal(replayed.kind, c.result.counterexample!.kind);

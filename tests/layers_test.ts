@@ -1,0 +1,24 @@
+/** The layer rule holds for the tree, and the check catches a breach. */
+
+import assert from "node:assert/strict";
+import { breaches, coreFiles } from "./layers.ts";
+
+Deno.test("core layers only import downwards", async () => {
+  assert.deepEqual(breaches(await coreFiles(new URL("../", import.meta.url))), []);
+});
+
+Deno.test("the layer check reports an upward import with file and target", () => {
+  const found = breaches(
+    new Map([
+      ["explore/x.ts", 'import { Kernel } from "../mm/kernel.ts";'],
+      ["mm/y.ts", 'import type { Strategy } from "../strategies/strategy.ts";\nimport "./z.ts";'],
+      ["strategies/z.ts", 'import { marked } from "marked";'],
+      ["scenarios/w.ts", 'import { x } from "../strategies/mod.ts";'],
+    ]),
+  );
+  assert.deepEqual(found, [
+    "explore/x.ts: imports mm/kernel.ts, but explore/ may only use explore",
+    "mm/y.ts: imports strategies/strategy.ts, but mm/ may only use mm, explore",
+    'strategies/z.ts: imports "marked"; core layers import only project files and node: built-ins',
+  ]);
+});
