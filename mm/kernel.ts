@@ -25,17 +25,14 @@ export class Kernel {
   readonly rt: Runtime;
   readonly slab: Slab;
   readonly bounds: Bounds;
-  /** Number of simulated CPUs; RCU readers are tracked per CPU. */
-  readonly cpus: number;
   allocFailuresLeft: number;
   readonly #tasks = new Map<number, Task>();
   /** Kernel function of the running step, for histories. */
   #label = "setup";
   readonly #serials = new Map<string, number>();
 
-  constructor(rt: Runtime, cpus: number, bounds: Bounds) {
+  constructor(rt: Runtime, bounds: Bounds) {
     this.rt = rt;
-    this.cpus = cpus;
     this.bounds = bounds;
     this.allocFailuresLeft = bounds.allocFailures;
     this.slab = new Slab(() => this.where());

@@ -17,33 +17,17 @@
  * @module
  */
 
-import { type Access, type Proc, Violation } from "../explore/mod.ts";
+import { type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
-import type { KObject } from "./slab.ts";
+import { Embedded } from "./slab.ts";
 import { might_sleep } from "./sched.ts";
 
 /** A read-write semaphore embedded in `home` (the mm, or a VMA). */
-export class RwSem {
-  readonly name: string;
-  readonly home: KObject;
+export class RwSem extends Embedded {
   readonly readers: number[] = [];
   writer: number | undefined;
   /** Threads that registered as waiting writers, oldest first. */
   readonly waiters: number[] = [];
-
-  constructor(name: string, home: KObject) {
-    this.name = name;
-    this.home = home;
-  }
-
-  /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
-  get label(): string {
-    return `${this.home.name}->${this.name}`;
-  }
-
-  access(kind: Access["kind"]): Access {
-    return { obj: this.home.name, part: this.name, kind };
-  }
 
   holders(): number[] {
     return this.writer === undefined ? [...this.readers] : [this.writer];

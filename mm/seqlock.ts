@@ -12,29 +12,13 @@
  * @module
  */
 
-import type { Access, Proc } from "../explore/mod.ts";
+import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
-import type { KObject } from "./slab.ts";
+import { Embedded } from "./slab.ts";
 
 /** A sequence count embedded in `home`. */
-export class SeqCount {
-  readonly name: string;
-  readonly home: KObject;
+export class SeqCount extends Embedded {
   sequence = 0;
-
-  constructor(name: string, home: KObject) {
-    this.name = name;
-    this.home = home;
-  }
-
-  /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
-  get label(): string {
-    return `${this.home.name}->${this.name}`;
-  }
-
-  access(kind: Access["kind"]): Access {
-    return { obj: this.home.name, part: this.name, kind };
-  }
 }
 
 /** raw_read_seqcount(): the count now (odd while a writer is inside). */

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { type ObjectReport, Violation } from "../explore/mod.ts";
+import { type Access, type ObjectReport, Violation } from "../explore/mod.ts";
 
 /** What an object is. Page-table levels are named as in the kernel. */
 export type ObjKind = "pgd" | "p4d" | "pud" | "pmd" | "pte" | "vma" | "page" | "mm";
@@ -102,5 +102,29 @@ export class Slab {
       `${this.#where()} ${action} of ${obj.name} after it was freed`,
       [this.report(obj)],
     );
+  }
+}
+
+/**
+ * A lock or counter that lives inside an object (the mm, a VMA, a page-table page): its
+ * accesses are a part of that object, so freeing the object conflicts with them and
+ * touching them after the free is a use-after-free.
+ */
+export class Embedded {
+  readonly name: string;
+  readonly home: KObject;
+
+  constructor(name: string, home: KObject) {
+    this.name = name;
+    this.home = home;
+  }
+
+  /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
+  get label(): string {
+    return `${this.home.name}->${this.name}`;
+  }
+
+  access(kind: Access["kind"]): Access {
+    return { obj: this.home.name, part: this.name, kind };
   }
 }

@@ -13,29 +13,13 @@
  * @module
  */
 
-import type { Access, Proc } from "../explore/mod.ts";
+import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
-import type { KObject } from "./slab.ts";
+import { Embedded } from "./slab.ts";
 
 /** A spinlock embedded in `home`. */
-export class SpinLock {
-  readonly name: string;
-  readonly home: KObject;
+export class SpinLock extends Embedded {
   holder: number | undefined;
-
-  constructor(name: string, home: KObject) {
-    this.name = name;
-    this.home = home;
-  }
-
-  /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
-  get label(): string {
-    return `${this.home.name}->${this.name}`;
-  }
-
-  access(kind: Access["kind"]): Access {
-    return { obj: this.home.name, part: this.name, kind };
-  }
 }
 
 /** spin_lock(): spins until free. */

@@ -37,7 +37,7 @@ export interface Scenario {
 /** The program that runs `scenario` with `strategy`'s locking. */
 export function program(strategy: Strategy, scenario: Scenario): ProgramFactory {
   return (rt) => {
-    const k = new Kernel(rt, scenario.cpus.length, scenario.bounds);
+    const k = new Kernel(rt, scenario.bounds);
     const mm = mm_alloc(k);
     for (const [start, end] of scenario.vmas) setupVma(k, mm, start, end);
     for (const addr of scenario.prefault) setupFault(k, mm, addr);

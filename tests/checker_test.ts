@@ -29,7 +29,7 @@ type Cpu = (k: Kernel) => Proc;
 /** A two-CPU program written against the mm core; `setup` builds shared state. */
 function cpus(setup: (k: Kernel) => { cpus: Cpu[]; finish?: () => void }): ProgramFactory {
   return (rt) => {
-    const k = new Kernel(rt, 2, { allocFailures: 0 });
+    const k = new Kernel(rt, { allocFailures: 0 });
     const built = setup(k);
     return {
       threads: built.cpus.map((body, i) => ({ name: `CPU${i}`, body: () => body(k) })),
