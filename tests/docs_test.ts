@@ -1,10 +1,10 @@
 /**
  * The design notes as tests: one test per `docs/*.md`, one step per runnable block,
- * run by the note runner in {@link ./doc_runner.ts}.
+ * run by the note runner in {@link ../literate/mod.ts}.
  *
  * @module
  */
 
-import { markdownFiles, testDocs } from "./doc_runner.ts";
+import { markdownFiles, testDocs } from "../literate/mod.ts";
 
 testDocs(markdownFiles("docs"));

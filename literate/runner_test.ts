@@ -1,5 +1,5 @@
 /**
- * Tests of the note runner, on the notes in `tests/fixtures/docs/` (outside `docs/`, so
+ * Tests of the note runner, on the notes in `literate/testdata/` (outside `docs/`, so
  * not part of the real suite): each fixture shows one thing the runner must do, and the
  * tests assert the outcome of every block.
  *
@@ -20,10 +20,10 @@ import {
   runDoc,
   runDocs,
   runDocSteps,
-} from "./doc_runner.ts";
-import { parseDoc } from "../site/parse_doc.ts";
+} from "./mod.ts";
+import { parseDoc } from "./parse_doc.ts";
 
-const FIXTURES = "tests/fixtures/docs";
+const FIXTURES = "literate/testdata";
 
 function read(path: string): string {
   return Deno.readTextFileSync(new URL(path, ROOT));
@@ -133,7 +133,7 @@ Deno.test("a block that throws fails with a stack mapped to the note", async () 
   const calledAt = lineOf("throws.md", "explode();");
   assert.match(boom.message, new RegExp(`${FIXTURES}/throws\\.md:${thrownAt}:9`));
   assert.match(boom.message, new RegExp(`${FIXTURES}/throws\\.md:${calledAt}:1`));
-  assert.doesNotMatch(boom.message, /doc_runner\.ts|\.faultline/);
+  assert.doesNotMatch(boom.message, /literate\/[a-z_]+\.ts|\.faultline/);
   assert.equal(after.message, `skipped: block at line ${boom.line} failed`);
 });
 
@@ -205,7 +205,7 @@ Deno.test("imports other than the project's are rejected with file and line", as
     assert.match(line, what);
   }
   // The one allowed import is not among the complaints.
-  assert.ok(!block.message.includes(at("../../../mod.ts")), block.message);
+  assert.ok(!block.message.includes(at("../../mod.ts")), block.message);
 });
 
 Deno.test("expect= holds against the verdict of the block's last exploration", async () => {
@@ -376,7 +376,7 @@ Deno.test("a failing note fails deno test, skipped blocks included", async () =>
     const file = `${dir}/notes_test.ts`;
     await Deno.writeTextFile(
       file,
-      `import { testDocs } from ${JSON.stringify(new URL("tests/doc_runner.ts", ROOT).href)};\n` +
+      `import { testDocs } from ${JSON.stringify(new URL("literate/mod.ts", ROOT).href)};\n` +
         `testDocs(${JSON.stringify([`${FIXTURES}/throws.md`, `${FIXTURES}/empty.md`])});\n`,
     );
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
