@@ -26,6 +26,7 @@ import {
   mmap_write_unlock,
   unmap_region,
   vm_area_free,
+  vm_area_free_rcu,
   type Vma,
   vma_lookup,
   vma_mas_remove,
@@ -74,6 +75,15 @@ export function* mmap_under_mmap_lock(k: Kernel, mm: Mm, start: number, end: num
   yield* vma_mas_store(k, mm, start, end);
   yield* mmap_write_unlock(k, mm);
 }
+
+/**
+ * The 5.18 writers with one change: the VMA is freed after an RCU grace period, as
+ * every strategy that looks VMAs up without `mmap_lock` needs.
+ */
+export const WRITERS_RCU_FREEING_VMAS: Pick<Strategy, "munmap" | "mmap"> = {
+  munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start, vm_area_free_rcu),
+  mmap: mmap_under_mmap_lock,
+};
 
 /** Strategy 1. */
 export const mmapLock: Strategy = {

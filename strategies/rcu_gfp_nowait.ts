@@ -40,10 +40,9 @@ import {
   rcu_read_lock,
   rcu_read_unlock,
   try_to_free_pages,
-  vm_area_free_rcu,
   vma_lookup,
 } from "../mm/mod.ts";
-import { mmap_under_mmap_lock, munmap_under_mmap_lock } from "./mmap_lock.ts";
+import { WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 /** Nothing may sleep inside the RCU section. */
@@ -76,6 +75,5 @@ export const rcuGfpNowait: Strategy = {
     "fault-vs-munmap-mmap": "violation:store-into-detached-table",
   },
   fault,
-  munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start, vm_area_free_rcu),
-  mmap: mmap_under_mmap_lock,
+  ...WRITERS_RCU_FREEING_VMAS,
 };

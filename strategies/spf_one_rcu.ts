@@ -23,14 +23,9 @@ import {
   type Mm,
   rcu_read_lock,
   rcu_read_unlock,
-  vm_area_free_rcu,
   vma_lookup,
 } from "../mm/mod.ts";
-import {
-  fault_under_mmap_lock,
-  mmap_under_mmap_lock,
-  munmap_under_mmap_lock,
-} from "./mmap_lock.ts";
+import { fault_under_mmap_lock, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
 import { NOWAIT_ALLOCATIONS } from "./rcu_gfp_nowait.ts";
 import { mmap_seq_read_check, mmap_seq_read_start } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";
@@ -72,6 +67,5 @@ export const spfOneRcu: Strategy = {
     "fault-vs-munmap-mmap": "violation:store-into-detached-table",
   },
   fault,
-  munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start, vm_area_free_rcu),
-  mmap: mmap_under_mmap_lock,
+  ...WRITERS_RCU_FREEING_VMAS,
 };

@@ -1,0 +1,44 @@
+/**
+ * Small text helpers the commands share: numbers, durations, plain tables, and the
+ * command that replays a token.
+ *
+ * @module
+ */
+
+/** `75033` → `"75,033"`. */
+export function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** `plural(1, "execution")` → `"1 execution"`, `plural(3, "execution")` → `"3 executions"`. */
+export function plural(n: number, word: string): string {
+  return `${count(n)} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** Milliseconds for people: `"12 ms"`, `"3.4 s"`, `"2 min 5 s"`. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** An outcome without the `violation:` prefix: `"stale-pte"`, `"safe"`, `"error:exception"`. */
+export function outcomeWord(outcome: string): string {
+  return outcome.startsWith("violation:") ? outcome.slice("violation:".length) : outcome;
+}
+
+/** The shell command that replays `token` (quoted: a schedule contains `*`). */
+export function replayCommandLine(token: string): string {
+  return `deno task cli replay '${token}'`;
+}
+
+/** A plain-text table: a header row, a rule, then the rows, columns padded to fit. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => c.padEnd(widths[i])).join(" | ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("-+-"), ...rows.map(line)].join(
+    "\n",
+  );
+}

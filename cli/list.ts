@@ -1,0 +1,46 @@
+/**
+ * `list`: the strategies and the scenarios, one line each, in the order the matrix
+ * shows them.
+ *
+ * @module
+ */
+
+import { type Scenario, scenarios, strategies, type Strategy } from "../mod.ts";
+import { type Command, EXIT, parseFlags } from "./args.ts";
+import type { Io } from "./io.ts";
+
+const USAGE = `Usage: deno task cli list
+
+Lists the strategies (name, title: what the design does) and the scenarios (name,
+the question each asks), in matrix order.
+
+  -h, --help   this text
+
+Exit status: 0, or 2 for bad usage.`;
+
+/** The listing. */
+export function formatList(
+  strats: readonly Strategy[] = strategies,
+  scens: readonly Scenario[] = scenarios,
+): string {
+  const width = Math.max(...[...strats, ...scens].map((x) => x.name.length));
+  return [
+    `strategies (${strats.length}):`,
+    ...strats.map((s) => `  ${s.name.padEnd(width)}  ${s.title}: ${s.summary}`),
+    "",
+    `scenarios (${scens.length}):`,
+    ...scens.map((w) => `  ${w.name.padEnd(width)}  ${w.question}`),
+  ].join("\n") + "\n";
+}
+
+/** `list`. */
+export const listCommand: Command = {
+  name: "list",
+  summary: "the strategies and scenarios, one line each",
+  usage: USAGE,
+  run(args: readonly string[], io: Io): number {
+    const { help } = parseFlags(args, {});
+    io.out(help ? USAGE + "\n" : formatList());
+    return EXIT.ok;
+  },
+};
