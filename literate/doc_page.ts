@@ -20,7 +20,10 @@ export interface DocBlock {
   readonly line: number;
   /** Text of the nearest heading above the block ("" before the first). */
   readonly heading: string;
-  /** True for `ts`/`typescript` blocks without `run=false`: the runner executes them. */
+  /**
+   * True for `ts`/`typescript` blocks without `run=false` or `file=`: the runner executes
+   * them.
+   */
   readonly runnable: boolean;
   /** An `output` fence that follows this runnable block: what it must print. */
   readonly expectedOutput?: { readonly code: string; readonly line: number };

@@ -18,8 +18,13 @@ import type { DocBlock, DocError, DocPage } from "./doc_page.ts";
 /** The verdicts an `expect=` directive may name; `violation` may add `:<kind>`. */
 export const EXPECTABLE = ["safe", "violation", "error", "inconclusive", "not-exhaustive"] as const;
 
-/** The directives a runnable (`ts`) block understands. */
-export const DIRECTIVES = ["expect", "timeout", "run"] as const;
+/**
+ * The directives a runnable (`ts`) block understands. `file=<path>` says the block is that
+ * file of the repository, written out in full (a `diff` block: a change to it), as a guide
+ * tells a contributor to write it: a module with imports relative to its own place, so it
+ * is shown, not run. Any block may carry it.
+ */
+export const DIRECTIVES = ["expect", "timeout", "run", "file"] as const;
 
 /** An `expect=` directive, split: the verdict and, for a violation, its kind. */
 export interface Expectation {
@@ -112,14 +117,30 @@ function directiveProblems(lang: string, d: Readonly<Record<string, string>>): s
   if (d.timeout !== undefined && !(Number(d.timeout) > 0)) {
     problems.push(`timeout=${d.timeout} is not a positive number of seconds`);
   }
-  if (d.run === "false") {
+  for (const off of ["run", "file"]) {
+    if (off === "run" ? d.run !== "false" : d.file === undefined) continue;
     for (const key of ["expect", "timeout"]) {
       if (d[key] !== undefined) {
-        problems.push(`${key}= on a block with run=false, which never runs`);
+        problems.push(`${key}= on a block with ${off}=${d[off]}, which never runs`);
       }
     }
   }
   return problems;
+}
+
+/** What is wrong with a `file=` directive, in a block of any language. */
+function fileProblem(d: Readonly<Record<string, string>>): string | undefined {
+  const path = d.file;
+  if (path === undefined) return undefined;
+  const parts = path.split("/");
+  if (
+    path === "true" || path.startsWith("/") || path.includes("\\") ||
+    parts.some((p) => p === "" || p === "." || p === "..")
+  ) {
+    return `file=${path}: name a file by its path from the repository root, ` +
+      `e.g. file=strategies/no_lock.ts`;
+  }
+  return undefined;
 }
 
 /**
@@ -187,6 +208,8 @@ export function parseDoc(markdown: string, path: string): DocPage {
         errors.push({ line: f.line, message });
       }
     }
+    const badFile = fileProblem(directives);
+    if (badFile) errors.push({ line: f.line, message: badFile });
     const slug = slugify(heading) || (heading === "" ? "top" : "section");
     const n = (counters.get(slug) ?? 0) + 1;
     counters.set(slug, n);
@@ -198,7 +221,7 @@ export function parseDoc(markdown: string, path: string): DocPage {
       code: f.body.join("\n"),
       line: f.line,
       heading,
-      runnable: isTs && directives.run !== "false",
+      runnable: isTs && directives.run !== "false" && directives.file === undefined,
     };
     if (lang === "output") {
       // The output belongs to the code block just above it; after a block that does not

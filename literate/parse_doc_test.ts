@@ -328,6 +328,47 @@ Deno.test("directive mistakes are errors of the note", () => {
   assert.match(maybe, /run=maybe/);
 });
 
+Deno.test("file= blocks are files of the repository: shown, not run", () => {
+  const page = parseDoc(
+    md(
+      "```ts file=strategies/no_lock.ts", // 1
+      'import type { Strategy } from "./strategy.ts";',
+      "```",
+      "````md file=docs/no-lock.md", // 4
+      "```ts expect=safe",
+      "```",
+      "````",
+      "```diff file=strategies/mod.ts", // 8
+      "+x",
+      "```",
+      "```ts file=strategies/no_lock.ts expect=safe", // 11
+      "```",
+      "```ts file", // 13
+      "```",
+      "```md file=../outside.md", // 15
+      "```",
+      "```ts file=/etc/passwd", // 17
+      "```",
+    ),
+    "x.md",
+  );
+  assert.deepEqual(
+    page.blocks.slice(0, 3).map((b) => [b.lang, b.runnable, b.directives.file]),
+    [
+      ["ts", false, "strategies/no_lock.ts"],
+      ["md", false, "docs/no-lock.md"],
+      ["diff", false, "strategies/mod.ts"],
+    ],
+  );
+  assert.equal(page.blocks[1].code, "```ts expect=safe\n```");
+  assert.deepEqual(page.errors.map((e) => e.line), [11, 13, 15, 17]);
+  const [expect, bare, outside, absolute] = page.errors.map((e) => e.message);
+  assert.match(expect, /expect= on a block with file=strategies\/no_lock\.ts, which never runs/);
+  assert.match(bare, /file=true: name a file by its path from the repository root/);
+  assert.match(outside, /file=\.\.\/outside\.md/);
+  assert.match(absolute, /file=\/etc\/passwd/);
+});
+
 Deno.test("an unterminated fence is an error at its opening line", () => {
   const page = parseDoc(
     md("# T", "```ts", "ok", "```", "", "````ts", "x", "```", "~~~~"),
