@@ -11,11 +11,14 @@ import { parseExpectation } from "./parse_doc.ts";
 import type { Exploration } from "./outcome.ts";
 
 /** Lines of printed text as compared: trailing spaces and trailing blank lines dropped. */
-function comparable(text: string): string[] {
+export function comparable(text: string): string[] {
   const lines = text.split(/\r\n|\r|\n/).map((l) => l.trimEnd());
   while (lines.length > 0 && lines.at(-1) === "") lines.pop();
   return lines;
 }
+
+/** How the message of a block whose output does not match its fence begins. */
+export const OUTPUT_DIFFERS = "printed output differs";
 
 type DiffOp = { kind: " " | "-" | "+"; text: string; expected?: number };
 
@@ -67,7 +70,7 @@ export function compareOutput(
   const width = Math.max(...ops.map((op) => where(op).length));
   const near = (k: number) => ops.slice(Math.max(0, k - 2), k + 3).some((op) => op.kind !== " ");
   const out = [
-    `printed output differs from the output fence at ${path}:${fence.line} ` +
+    `${OUTPUT_DIFFERS} from the output fence at ${path}:${fence.line} ` +
     `(- expected, + printed):`,
   ];
   let elided = false;

@@ -15,6 +15,8 @@
  * - `run.ts`: {@linkcode runDocs} and friends run notes and collect the outcomes
  *   (`outcome.ts`).
  * - `steps.ts`: {@linkcode testDocs} turns notes into `Deno.test` steps.
+ * - `bless.ts`: {@linkcode blessNote} rewrites `output` fences with what blocks print
+ *   (`deno task bless-notes`), for a deliberate change, reviewed in the diff.
  *
  * @module
  */
@@ -41,6 +43,7 @@ export {
 export { resolveImport } from "./imports.ts";
 export { compileDocs } from "./compile.ts";
 export { compareOutput, judgeExpectation } from "./judge.ts";
+export { blessNote, blessOutputs } from "./bless.ts";
 export { executeDoc, runBlocks, runDoc, runDocs } from "./run.ts";
 export {
   docSteps,

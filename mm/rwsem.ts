@@ -56,9 +56,17 @@ function touch(k: Kernel, sem: RwSem, sleeps: string | undefined): void {
   k.slab.write(sem.home, sem.name);
 }
 
-/** down_read(): sleeps while a writer holds or waits for the lock. */
+/**
+ * down_read(): sleeps while a writer holds or waits for the lock.
+ *
+ * The step declares a `write` of the semaphore, not an `acquire`: the explorer may skip
+ * reordering an acquire with a release because an exclusive lock's acquire is never
+ * enabled while another CPU holds it. A read acquire is, while another reader holds the
+ * lock, so whether it comes before or after that reader's up_read() must be explored
+ * (else two readers' critical sections would never overlap).
+ */
 export function* down_read(k: Kernel, sem: RwSem, label = "down_read"): Proc {
-  yield* step(k, label, sem.label, [sem.access("acquire")], () => {
+  yield* step(k, label, sem.label, [sem.access("write")], () => {
     touch(k, sem, `${label}(${sem.label})`);
     take(k, sem, "read");
   }, { enabled: () => sem.canRead(), waitingFor: wait(sem) });

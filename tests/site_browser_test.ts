@@ -1,0 +1,156 @@
+/**
+ * The site in a real browser: builds it from the real verdict matrix and the notes,
+ * serves it on 127.0.0.1, and has headless Chromium (Debian's package, installed by
+ * `tests/install_chromium.sh` where missing) check that the matrix shows every strategy
+ * and scenario with its verdict, open Michel's race from the landing page, step through
+ * its trace to the violating step, and photograph the trace viewer for the README
+ * (`docs/img/trace-viewer.png`). Any request that is not to the local server is blocked
+ * and fails the test: the site works offline.
+ *
+ * The browser runs in a child process (`tests/site_browser.ts`, `deno run -A`) because
+ * playwright-core reads `/proc` and the home directory as it loads, which `deno task
+ * test`'s permissions do not allow; this file builds the site and judges what the child
+ * saw.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type MatrixCell, replayToken, runMatrix, scenarios, strategies } from "../mod.ts";
+import { buildSite } from "../site/build.ts";
+import type { MatrixSeen, Observations, SessionOptions } from "./site_browser.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const STRATEGY = "rcu-gfp-nowait";
+const SCENARIO = "fault-vs-munmap";
+
+/** Chromium's path; installs Debian's package first where it is missing. */
+async function ensureChromium(): Promise<string> {
+  const path = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
+  try {
+    await Deno.stat(path);
+    return path;
+  } catch {
+    const { code, stdout, stderr } = await new Deno.Command("bash", {
+      args: [join(ROOT, "tests/install_chromium.sh")],
+      env: { CHROMIUM: path },
+    }).output();
+    const text = new TextDecoder().decode(stderr) + new TextDecoder().decode(stdout);
+    if (code !== 0) throw new Error(`no Chromium for the browser test: ${text.trim()}`);
+    return path;
+  }
+}
+
+async function runSession(options: SessionOptions): Promise<Observations> {
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "tests/site_browser.ts"), JSON.stringify(options)],
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  assert.equal(code, 0, "the browser session failed (its error is above)");
+  return JSON.parse(await Deno.readTextFile(options.report));
+}
+
+/** Every strategy and scenario is a header, and every pair a cell with the matrix's verdict. */
+function assertMatrixShown(seen: MatrixSeen, cells: readonly MatrixCell[], page: string): void {
+  assert.deepEqual(seen.strategies, strategies.map((s) => s.name), `${page}: rows`);
+  assert.deepEqual(seen.scenarios, scenarios.map((w) => w.name), `${page}: columns`);
+  assert.equal(seen.cells.length, strategies.length * scenarios.length, `${page}: cells`);
+  for (const cell of cells) {
+    const shown = seen.cells.find((c) =>
+      c.strategy === cell.strategy && c.scenario === cell.scenario
+    );
+    const pair = `${page}: ${cell.strategy} × ${cell.scenario}`;
+    assert.ok(shown, `${pair} is missing`);
+    assert.equal(shown.verdict, cell.verdict, pair);
+    assert.ok(shown.text.startsWith(cell.verdict), `${pair} shows "${shown.text}"`);
+    assert.ok(shown.text.includes(cell.executions.toLocaleString("en-US")), pair);
+    assert.ok(shown.text.includes(cell.exhaustive ? "exhaustive" : "NOT exhaustive"), pair);
+    if (cell.kind) assert.ok(shown.text.includes(cell.kind), `${pair}: the kind`);
+    assert.equal(shown.href !== null, cell.counterexample !== undefined, `${pair}: trace link`);
+  }
+}
+
+Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a screenshot", async (t) => {
+  const chromium = await ensureChromium();
+  const tmp = await Deno.makeTempDir({ prefix: "faultline-site-browser-" });
+  try {
+    const cells = runMatrix();
+    const site = join(tmp, "site");
+    await buildSite({ outDir: site, matrix: cells });
+    const cell = cells.find((c) => c.strategy === STRATEGY && c.scenario === SCENARIO)!;
+    await Deno.mkdir(join(ROOT, "docs/img"), { recursive: true });
+    const seen = await runSession({
+      siteDir: site,
+      chromium,
+      strategy: STRATEGY,
+      scenario: SCENARIO,
+      screenshot: join(ROOT, "docs/img/trace-viewer.png"),
+      report: join(tmp, "report.json"),
+    });
+
+    await t.step("the matrix page and the landing page show every pair's verdict", () => {
+      assertMatrixShown(seen.matrixPage, cells, "matrix.html");
+      assertMatrixShown(seen.indexPage, cells, "index.html");
+    });
+
+    await t.step("the race's cell leads to its trace, with a replay token that replays it", () => {
+      const { trace } = seen;
+      assert.equal(trace.path, `traces/${STRATEGY}.${SCENARIO}.html`);
+      assert.match(trace.title, new RegExp(`^${cell.kind}: ${STRATEGY} × ${SCENARIO}`));
+      assert.equal(trace.token, cell.token);
+      assert.equal(trace.command, `deno task cli replay '${cell.token}'`);
+      const replayed = replayToken(trace.token);
+      assert.equal(replayed.kind, cell.kind);
+      assert.equal(replayed.trace.steps.length, trace.rows);
+      assert.equal(trace.violationStep, replayed.trace.violation?.step);
+    });
+
+    await t.step("the stepper moves the highlighted row and ends on the violating step", () => {
+      const { rows, states, violationStep, stepperVisible } = seen.trace;
+      assert.ok(stepperVisible, "the step-through controls are shown");
+      for (const s of states) assert.equal(s.current, 1, `one current row after ${s.action}`);
+      assert.deepEqual(states.slice(0, 4).map((s) => [s.action, s.step]), [
+        ["load", 1],
+        ["click Next", 2],
+        ["press ArrowRight", 3],
+        ["click Prev", 2],
+      ]);
+      assert.ok(states[0].prevDisabled && !states[0].nextDisabled);
+      assert.equal(states[0].future, rows - 1, "the rows after the current one are dimmed");
+      assert.equal(states[0].hash, "", "loading does not move the page to a step");
+      const last = states[states.length - 1];
+      assert.deepEqual(
+        states.slice(3).map((s) => s.step),
+        Array.from({ length: rows - 1 }, (_, i) => i + 2),
+      );
+      assert.equal(last.step, violationStep);
+      assert.ok(last.violation, "the last step is the highlighted violation");
+      assert.ok(last.nextDisabled && !last.prevDisabled);
+      assert.equal(last.future, 0);
+      assert.equal(last.position, `step ${rows} (${rows} of ${rows}): the violation`);
+      assert.equal(last.hash, `#step-${violationStep}`);
+    });
+
+    await t.step("nothing but the local server was asked for, and nothing went wrong", () => {
+      assert.deepEqual(seen.blocked, []);
+      const local = /^http:\/\/127\.0\.0\.1:\d+\//;
+      assert.deepEqual(seen.requests.filter((r) => !local.test(r)), []);
+      assert.ok(seen.requests.some((r) => r.endsWith("/assets/trace.js")));
+      assert.deepEqual(seen.errors, []);
+    });
+
+    await t.step("the screenshot of the trace viewer is in docs/img", async () => {
+      const png = await Deno.readFile(seen.screenshot.path);
+      assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+      const view = new DataView(png.buffer, png.byteOffset);
+      assert.equal(view.getUint32(16), 1400, "width");
+      assert.ok(view.getUint32(20) > 900, "the whole trace is in it");
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
