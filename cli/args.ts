@@ -31,6 +31,38 @@ export interface Command {
   run(args: readonly string[], io: Io): number | Promise<number>;
 }
 
+/** What a command declares; {@linkcode command} makes it a {@linkcode Command}. */
+export interface CommandSpec<S extends FlagSpecs> {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly flags: S;
+  /** How many plain arguments the command takes. Default 0. */
+  readonly maxPositionals?: number;
+  /** Runs the command on its parsed arguments; returns the exit code. */
+  run(
+    parsed: { readonly flags: Flags<S>; readonly positionals: readonly string[] },
+    io: Io,
+  ): number | Promise<number>;
+}
+
+/** A command that parses its flags strictly and answers `--help`/`-h` with its usage. */
+export function command<S extends FlagSpecs>(spec: CommandSpec<S>): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage: spec.usage,
+    run(args, io) {
+      const parsed = parseFlags(args, spec.flags, spec.maxPositionals ?? 0);
+      if (parsed.help) {
+        io.out(spec.usage + "\n");
+        return EXIT.ok;
+      }
+      return spec.run(parsed, io);
+    },
+  };
+}
+
 /** Exit codes, the same for every command. */
 export const EXIT = {
   /** Every verdict is what the strategies declare. */
@@ -140,20 +172,21 @@ export function integerFlag(flag: string, text: string, min: number): number {
 /** The strategy called `name`, or a usage error with the closest names. */
 export function strategyArg(name: string | undefined): Strategy {
   if (name === undefined) throw new UsageError("--strategy is required (see `list`)");
-  return named(() => strategyNamed(name));
+  return asUsage(RangeError, () => strategyNamed(name));
 }
 
 /** The scenario called `name`, or a usage error with the closest names. */
 export function scenarioArg(name: string | undefined): Scenario {
   if (name === undefined) throw new UsageError("--scenario is required (see `list`)");
-  return named(() => scenarioNamed(name));
+  return asUsage(RangeError, () => scenarioNamed(name));
 }
 
-function named<T>(find: () => T): T {
+/** `run()`, with an error of class `kind` (a bad name, a bad token) as a usage error. */
+export function asUsage<T>(kind: new (message?: string) => Error, run: () => T): T {
   try {
-    return find();
+    return run();
   } catch (e) {
-    if (e instanceof RangeError) throw new UsageError(e.message);
+    if (e instanceof kind) throw new UsageError(e.message);
     throw e;
   }
 }

@@ -9,8 +9,8 @@
 import { check, type CheckResult, type Counterexample, formatTrace } from "../mod.ts";
 import {
   type Command,
+  command,
   EXIT,
-  parseFlags,
   scenarioArg,
   type Search,
   SEARCH_FLAGS,
@@ -19,7 +19,6 @@ import {
   strategyArg,
 } from "./args.ts";
 import { count, duration, plural, replayCommandLine } from "./format.ts";
-import type { Io } from "./io.ts";
 import { PROGRESS_EVERY, ProgressReporter } from "./progress.ts";
 
 const FLAGS = {
@@ -158,16 +157,12 @@ export function checkJson(c: CheckResult, millis: number): unknown {
 }
 
 /** `explore`. */
-export const exploreCommand: Command = {
+export const exploreCommand: Command = command({
   name: "explore",
   summary: "run one strategy on one scenario: verdict, trace, replay token",
   usage: USAGE,
-  run(args: readonly string[], io: Io): number {
-    const { flags, help } = parseFlags(args, FLAGS);
-    if (help) {
-      io.out(USAGE + "\n");
-      return EXIT.ok;
-    }
+  flags: FLAGS,
+  run({ flags }, io) {
     const strategy = strategyArg(flags.strategy);
     const scenario = scenarioArg(flags.scenario);
     const search = searchOf(flags);
@@ -188,4 +183,4 @@ export const exploreCommand: Command = {
     );
     return c.asExpected ? EXIT.ok : EXIT.unexpected;
   },
-};
+});

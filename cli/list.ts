@@ -6,8 +6,7 @@
  */
 
 import { type Scenario, scenarios, strategies, type Strategy } from "../mod.ts";
-import { type Command, EXIT, parseFlags } from "./args.ts";
-import type { Io } from "./io.ts";
+import { type Command, command, EXIT } from "./args.ts";
 
 const USAGE = `Usage: deno task cli list
 
@@ -34,13 +33,13 @@ export function formatList(
 }
 
 /** `list`. */
-export const listCommand: Command = {
+export const listCommand: Command = command({
   name: "list",
   summary: "the strategies and scenarios, one line each",
   usage: USAGE,
-  run(args: readonly string[], io: Io): number {
-    const { help } = parseFlags(args, {});
-    io.out(help ? USAGE + "\n" : formatList());
+  flags: {},
+  run(_parsed, io) {
+    io.out(formatList());
     return EXIT.ok;
   },
-};
+});

@@ -9,8 +9,8 @@
 import { type MatrixCell, runMatrix } from "../mod.ts";
 import {
   type Command,
+  command,
   EXIT,
-  parseFlags,
   type Search,
   SEARCH_FLAGS,
   SEARCH_HELP,
@@ -135,16 +135,12 @@ export function exploreMatrix(
 }
 
 /** `matrix`. */
-export const matrixCommand: Command = {
+export const matrixCommand: Command = command({
   name: "matrix",
   summary: "every strategy × scenario pair, as a table or JSON",
   usage: USAGE,
-  run(args: readonly string[], io: Io): number {
-    const { flags, help } = parseFlags(args, FLAGS);
-    if (help) {
-      io.out(USAGE + "\n");
-      return EXIT.ok;
-    }
+  flags: FLAGS,
+  run({ flags }, io) {
     if (flags.traces && !flags.json) throw new UsageError("--traces goes with --json");
     const { cells, millis } = exploreMatrix(io, searchOf(flags));
     io.out(
@@ -154,4 +150,4 @@ export const matrixCommand: Command = {
     );
     return matrixExit(cells);
   },
-};
+});

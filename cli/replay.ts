@@ -7,11 +7,16 @@
  */
 
 import { decodeSchedule, formatTrace, parseToken, type Replayed, replayToken } from "../mod.ts";
-import { type Command, EXIT, parseFlags, scenarioArg, strategyArg, UsageError } from "./args.ts";
+import {
+  asUsage,
+  type Command,
+  command,
+  EXIT,
+  scenarioArg,
+  strategyArg,
+  UsageError,
+} from "./args.ts";
 import { plural } from "./format.ts";
-import type { Io } from "./io.ts";
-
-const FLAGS = { json: { type: "boolean" } } as const;
 
 const USAGE = `Usage: deno task cli replay [--json] TOKEN
 
@@ -73,8 +78,8 @@ export function formatReplay(token: string, run: Replayed): string {
 
 /** Replays `token`, turning every way it can be bad into a usage error. */
 export function replayChecked(token: string): Replayed {
-  const parts = syntax(() => parseToken(token));
-  syntax(() => decodeSchedule(parts.schedule));
+  const parts = asUsage(SyntaxError, () => parseToken(token));
+  asUsage(SyntaxError, () => decodeSchedule(parts.schedule));
   strategyArg(parts.strategy);
   scenarioArg(parts.scenario);
   try {
@@ -88,27 +93,14 @@ export function replayChecked(token: string): Replayed {
   }
 }
 
-/** `parse()`, with a SyntaxError as a usage error. */
-function syntax<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
 /** `replay`. */
-export const replayCommand: Command = {
+export const replayCommand: Command = command({
   name: "replay",
   summary: "run a replay token's schedule again and print its trace",
   usage: USAGE,
-  run(args: readonly string[], io: Io): number {
-    const { flags, positionals, help } = parseFlags(args, FLAGS, 1);
-    if (help) {
-      io.out(USAGE + "\n");
-      return EXIT.ok;
-    }
+  flags: { json: { type: "boolean" } },
+  maxPositionals: 1,
+  run({ flags, positionals }, io) {
     const token = positionals[0];
     if (token === undefined) throw new UsageError("a replay token is required");
     const run = replayChecked(token);
@@ -120,4 +112,4 @@ export const replayCommand: Command = {
     );
     return replayAsExpected(run) ? EXIT.ok : EXIT.unexpected;
   },
-};
+});
