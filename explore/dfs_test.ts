@@ -1,7 +1,7 @@
 /**
  * The search itself: partial-order reduction must explore every outcome that the
- * unreduced search reaches, on random programs with data races, locks, blocking and
- * choices; and it must actually reduce.
+ * unreduced search reaches, on random programs with data races, exclusive and shared
+ * (reader) locks, blocking and choices; and it must actually reduce.
  */
 
 import assert from "node:assert/strict";
@@ -12,31 +12,36 @@ import type { Run } from "./driver.ts";
 
 type Op =
   | { kind: "read" | "write"; v: number }
-  | { kind: "lock" | "unlock"; l: number }
+  | { kind: "lock" | "unlock"; l: number; shared: boolean }
   | { kind: "choose" };
 
-/** A random program: each thread a list of ops, locks properly nested. */
-function randomProgram(seed: number): Op[][] {
+/**
+ * A random program: each thread a list of ops, locks properly nested. With `readers`,
+ * two threads whose locks are mostly taken shared, so that read-side critical sections
+ * overlap.
+ */
+function randomProgram(seed: number, readers = false): Op[][] {
   const next = mulberry32(seed);
   const pick = (n: number) => Math.floor(next() * n);
-  const threads = 2 + pick(2);
+  const threads = readers ? 2 : 2 + pick(2);
   return Array.from({ length: threads }, () => {
     const ops: Op[] = [];
-    const held: number[] = [];
+    const held: { l: number; shared: boolean }[] = [];
     for (let i = 0, n = 1 + pick(threads === 2 ? 5 : 3); i < n; i++) {
-      const r = pick(10);
+      const r = readers && i === 0 ? 6 : pick(10);
       if (r < 3) ops.push({ kind: "read", v: pick(2) });
       else if (r < 6) ops.push({ kind: "write", v: pick(2) });
       else if (r < 8 && held.length < 2) {
-        const l = held.includes(0) ? 1 : pick(2);
-        if (!held.includes(l)) {
-          held.push(l);
-          ops.push({ kind: "lock", l });
+        const l = held.some((h) => h.l === 0) ? 1 : pick(2);
+        if (!held.some((h) => h.l === l)) {
+          const lock = { l, shared: pick(readers ? 4 : 2) !== 0 };
+          held.push(lock);
+          ops.push({ kind: "lock", ...lock });
         }
-      } else if (r < 9 && held.length) ops.push({ kind: "unlock", l: held.pop()! });
+      } else if (r < 9 && held.length) ops.push({ kind: "unlock", ...held.pop()! });
       else if (r === 9) ops.push({ kind: "choose" });
     }
-    while (held.length) ops.push({ kind: "unlock", l: held.pop()! });
+    while (held.length) ops.push({ kind: "unlock", ...held.pop()! });
     return ops;
   });
 }
@@ -46,6 +51,7 @@ function factoryOf(program: Op[][], finals: string[]): ProgramFactory {
   return (rt) => {
     const vars = [0, 0];
     const owner: (number | undefined)[] = [undefined, undefined];
+    const readers: number[][] = [[], []];
     const logs: number[][] = program.map(() => []);
     const threads = program.map((ops, t) => ({
       name: `T${t}`,
@@ -58,16 +64,23 @@ function factoryOf(program: Op[][], finals: string[]): ProgramFactory {
             yield { label: "write", accesses: [{ obj: `x${op.v}`, kind: "write" }] };
             vars[op.v] = vars[op.v] * 3 + t + 1;
           } else if (op.kind === "lock") {
+            const holders =
+              () => [...(owner[op.l] === undefined ? [] : [owner[op.l]!]), ...readers[op.l]];
             yield {
-              label: "lock",
-              accesses: [{ obj: `l${op.l}`, kind: "acquire" }],
-              enabled: () => owner[op.l] === undefined,
-              waitingFor: () => ({ resource: `l${op.l}`, holders: [owner[op.l]!] }),
+              label: op.shared ? "read_lock" : "lock",
+              accesses: [{ obj: `l${op.l}`, kind: op.shared ? "acquire-shared" : "acquire" }],
+              enabled: () => owner[op.l] === undefined && (op.shared || readers[op.l].length === 0),
+              waitingFor: () => ({ resource: `l${op.l}`, holders: holders() }),
             };
-            owner[op.l] = rt.current;
+            if (op.shared) readers[op.l].push(rt.current);
+            else owner[op.l] = rt.current;
           } else if (op.kind === "unlock") {
-            yield { label: "unlock", accesses: [{ obj: `l${op.l}`, kind: "release" }] };
-            owner[op.l] = undefined;
+            yield {
+              label: "unlock",
+              accesses: [{ obj: `l${op.l}`, kind: op.shared ? "release-shared" : "release" }],
+            };
+            if (op.shared) readers[op.l].splice(readers[op.l].indexOf(rt.current), 1);
+            else owner[op.l] = undefined;
           } else {
             logs[t].push(100 + (yield { label: "choose", accesses: [], choices: ["a", "b"] }));
           }
@@ -91,21 +104,28 @@ function outcomes(program: Op[][], reduction: "dpor" | "none"): Set<string> {
   return new Set([...finals, ...ends]);
 }
 
-Deno.test("dpor reaches every outcome plain DFS reaches, on 400 random programs", () => {
-  let reduced = 0;
-  for (let seed = 1; seed <= 400; seed++) {
-    const program = randomProgram(seed);
-    const full = outcomes(program, "none");
-    const dpor = outcomes(program, "dpor");
-    assert.deepEqual(
-      [...dpor].sort(),
-      [...full].sort(),
-      `seed ${seed}: ${JSON.stringify(program)}`,
-    );
-    reduced += dpor.size;
-  }
-  assert.ok(reduced > 400);
-});
+for (const readers of [false, true]) {
+  Deno.test(
+    `dpor reaches every outcome plain DFS reaches, on 400 random programs${
+      readers ? " whose threads start with a lock, mostly shared" : ""
+    }`,
+    () => {
+      let reduced = 0;
+      for (let seed = 1; seed <= 400; seed++) {
+        const program = randomProgram(seed, readers);
+        const full = outcomes(program, "none");
+        const dpor = outcomes(program, "dpor");
+        assert.deepEqual(
+          [...dpor].sort(),
+          [...full].sort(),
+          `seed ${seed}: ${JSON.stringify(program)}`,
+        );
+        reduced += dpor.size;
+      }
+      assert.ok(reduced > 400);
+    },
+  );
+}
 
 Deno.test("dpor explores one execution for independent threads, all for conflicting ones", () => {
   const writes = (objs: (t: number) => string, n: number): ProgramFactory => () => ({

@@ -27,8 +27,21 @@
  *   later acquire (it is a happens-before edge).
  * - `release`: a lock release. Conflicts only with `write` (a trylock or a waiter
  *   registering), which can see it or not depending on the order.
+ * - `acquire-shared` / `release-shared`: the same for a lock taken shared (a reader of
+ *   an rwsem). A shared acquisition *is* enabled while other CPUs hold the lock shared
+ *   and can release it, so `acquire-shared` conflicts with `release-shared` (and with
+ *   `write` and `acquire`), but not with an exclusive `release` (no reader gets in
+ *   while a writer holds the lock) nor with another `acquire-shared`, which commutes
+ *   with it. Declaring a shared acquisition as `acquire` would hide every schedule in
+ *   which two read-side critical sections overlap.
  */
-export type AccessKind = "read" | "write" | "acquire" | "release";
+export type AccessKind =
+  | "read"
+  | "write"
+  | "acquire"
+  | "release"
+  | "acquire-shared"
+  | "release-shared";
 
 /** One object touched by a step. `part` narrows it (a field, a table entry). */
 export interface Access {
@@ -84,14 +97,17 @@ function overlaps(a: Access, b: Access): boolean {
  * import { conflicts } from "./step.ts";
  * assert.equal(conflicts({ obj: "x", kind: "read" }, { obj: "x", kind: "write" }), true);
  * assert.equal(conflicts({ obj: "l", kind: "acquire" }, { obj: "l", kind: "release" }), false);
+ * assert.equal(conflicts({ obj: "l", kind: "acquire-shared" }, { obj: "l", kind: "release-shared" }), true);
  * assert.equal(conflicts({ obj: "t", part: "0", kind: "write" }, { obj: "t", part: "1", kind: "write" }), false);
  * ```
  */
 export function conflicts(a: Access, b: Access): boolean {
   if (!overlaps(a, b)) return false;
   if (a.kind === "read" && b.kind === "read") return false;
-  if (a.kind === "release" || b.kind === "release") {
-    return a.kind === "write" || b.kind === "write";
+  if (a.kind === "acquire-shared" && b.kind === "acquire-shared") return false;
+  for (const [release, other] of [[a.kind, b.kind], [b.kind, a.kind]]) {
+    if (release === "release") return other === "write";
+    if (release === "release-shared") return other === "write" || other === "acquire-shared";
   }
   return true;
 }
@@ -102,7 +118,8 @@ export function conflicts(a: Access, b: Access): boolean {
  */
 export function ordered(earlier: Access, later: Access): boolean {
   return conflicts(earlier, later) ||
-    (earlier.kind === "release" && later.kind === "acquire" && overlaps(earlier, later));
+    (earlier.kind.startsWith("release") && later.kind.startsWith("acquire") &&
+      overlaps(earlier, later));
 }
 
 /** Whether any access of `a` conflicts with any of `b`. */

@@ -59,14 +59,12 @@ function touch(k: Kernel, sem: RwSem, sleeps: string | undefined): void {
 /**
  * down_read(): sleeps while a writer holds or waits for the lock.
  *
- * The step declares a `write` of the semaphore, not an `acquire`: the explorer may skip
- * reordering an acquire with a release because an exclusive lock's acquire is never
- * enabled while another CPU holds it. A read acquire is, while another reader holds the
- * lock, so whether it comes before or after that reader's up_read() must be explored
- * (else two readers' critical sections would never overlap).
+ * A shared acquisition (`acquire-shared`), not an `acquire`: it is enabled while other
+ * readers hold the lock, so whether it comes before or after their up_read() must be
+ * explored, or two readers' critical sections would never overlap.
  */
 export function* down_read(k: Kernel, sem: RwSem, label = "down_read"): Proc {
-  yield* step(k, label, sem.label, [sem.access("write")], () => {
+  yield* step(k, label, sem.label, [sem.access("acquire-shared")], () => {
     touch(k, sem, `${label}(${sem.label})`);
     take(k, sem, "read");
   }, { enabled: () => sem.canRead(), waitingFor: wait(sem) });
@@ -128,7 +126,7 @@ function release(k: Kernel, sem: RwSem, how: "read" | "write"): void {
 
 /** up_read(). */
 export function* up_read(k: Kernel, sem: RwSem, label = "up_read"): Proc {
-  yield* step(k, label, sem.label, [sem.access("release")], () => {
+  yield* step(k, label, sem.label, [sem.access("release-shared")], () => {
     touch(k, sem, undefined);
     release(k, sem, "read");
   });
