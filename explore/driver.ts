@@ -16,8 +16,6 @@ export interface Policy {
    * abandon this execution as redundant. `depth` is the number of steps so far.
    */
   decide(exec: Execution, enabled: readonly number[], depth: number): Decision | "prune";
-  /** Sees every state, including the last one, before the decision. */
-  observe?(exec: Execution, depth: number): void;
 }
 
 /** The outcome of one execution. */
@@ -38,7 +36,6 @@ export function runExecution(factory: ProgramFactory, policy: Policy, maxSteps: 
   const end = (ending: Ending): Run => ({ exec, ending, decisions, preemptions });
   for (;;) {
     const depth = exec.events.length;
-    policy.observe?.(exec, depth);
     const enabled = exec.enabled();
     if (enabled.length === 0) {
       if (exec.liveWorkers().length > 0) {

@@ -39,6 +39,15 @@ export interface Runtime {
   note(text: string): void;
   /** Index of the running step in the trace (1-based, as traces print it). */
   readonly stepNumber: number;
+  /**
+   * Reports that model code is touching `obj` (or `part` of it) with a load or a store.
+   * The running step must have declared an access that covers it (see
+   * {@linkcode covers}); otherwise this throws, naming the step and the object, and the
+   * execution ends with an `exception`. Outside a step (set-up, `enabled()`) it checks
+   * nothing. This is what keeps the declarations honest: the search is only as sound
+   * as they are.
+   */
+  touch(obj: string, part: string | undefined, kind: "read" | "write"): void;
 }
 
 /** A model to explore: its threads and an end-of-execution check. */
@@ -66,10 +75,15 @@ export interface Event {
   readonly notes: string[];
   /** Vector clock after the step: `clock[t]` counts the steps of `t` that happen before. */
   readonly clock: readonly number[];
+  /** The thread's clock before the step: what happens before it by program order. */
+  readonly before: readonly number[];
 }
 
 interface Thread {
   readonly id: number;
+  /** Stable across executions, unlike `id`: see {@linkcode Execution.key}. */
+  readonly key: string;
+  spawned: number;
   readonly spec: ThreadSpec;
   readonly gen: Proc<void>;
   pending: StepRequest | undefined;
@@ -88,8 +102,11 @@ export class Execution {
   readonly events: Event[] = [];
   readonly #threads: Thread[] = [];
   readonly #byObject = new Map<string, Event[]>();
+  readonly #byKey = new Map<string, number>();
   readonly #program: Program;
   #current = -1;
+  /** The request of the step whose body is running, for {@linkcode Runtime.touch}. */
+  #running: StepRequest | undefined;
   #notes: string[] = [];
 
   constructor(factory: ProgramFactory) {
@@ -103,6 +120,7 @@ export class Execution {
       spawn: (spec) =>
         this.#spawn(spec, this.#current >= 0 ? this.#threads[this.#current].clock : []),
       note: (text) => void this.#notes.push(text),
+      touch: (obj, part, kind) => this.#touch(obj, part, kind),
       get stepNumber() {
         return self.events.length + 1;
       },
@@ -111,14 +129,39 @@ export class Execution {
     for (const spec of this.#program.threads) this.#spawn(spec, []);
   }
 
+  #touch(obj: string, part: string | undefined, kind: "read" | "write"): void {
+    const request = this.#running;
+    if (!request || request.accesses.some((a) => covers(a, obj, part, kind))) return;
+    const what = part === undefined ? obj : `${obj}.${part}`;
+    const declared =
+      request.accesses.map((a) =>
+        `${a.kind} ${a.part === undefined ? a.obj : `${a.obj}.${a.part}`}`
+      ).join(", ") || "nothing";
+    throw new Error(
+      `undeclared access: ${this.threadName(this.#current)} in step ${request.label} ` +
+        `${kind === "read" ? "reads" : "writes"} ${what}, but declared ${declared}`,
+    );
+  }
+
   #spawn(spec: ThreadSpec, clock: readonly number[]): number {
     const id = this.#threads.length;
+    const creator = this.#current;
+    const parent = this.#threads[creator];
+    const key = parent ? `${parent.key}.${++parent.spawned}` : String(id);
     const gen = spec.body();
-    const thread: Thread = { id, spec, gen, pending: undefined, clock: [...clock] };
+    const thread: Thread = {
+      id,
+      key,
+      spawned: 0,
+      spec,
+      gen,
+      pending: undefined,
+      clock: [...clock],
+    };
     this.#threads.push(thread);
+    this.#byKey.set(key, id);
     // The code before a thread's first yield runs as that thread, inside the step
     // (or the set-up) that created it.
-    const creator = this.#current;
     this.#current = id;
     try {
       const first = gen.next(0);
@@ -131,6 +174,21 @@ export class Execution {
 
   get threadCount(): number {
     return this.#threads.length;
+  }
+
+  /**
+   * A name for thread `id` that does not depend on the order of independent steps:
+   * the program's threads are `"0"`, `"1"`...; the n-th thread spawned by thread `k`
+   * is `"k.n"`. Ids are handed out in spawn order, so two RCU callbacks queued by
+   * independent steps swap ids between executions; their keys do not.
+   */
+  key(id: number): string {
+    return this.#threads[id].key;
+  }
+
+  /** The thread whose key is `key`, if it exists in this execution. */
+  idOf(key: string): number | undefined {
+    return this.#byKey.get(key);
   }
 
   threadName(id: number): string {
@@ -185,7 +243,8 @@ export class Execution {
     const t = this.#threads[thread];
     const request = t.pending;
     if (!request) throw new Error(`${t.spec.name} has finished and cannot step`);
-    const clock = [...t.clock];
+    const before = t.clock;
+    const clock = [...before];
     for (const access of request.accesses) {
       for (const earlier of this.eventsOn(access.obj)) {
         if (earlier.request.accesses.some((a) => ordered(a, access))) join(clock, earlier.clock);
@@ -194,6 +253,7 @@ export class Execution {
     clock[thread] = (clock[thread] ?? 0) + 1;
     t.clock = clock;
     this.#current = thread;
+    this.#running = request;
     this.#notes = [];
     let failure: Violation | undefined;
     try {
@@ -203,13 +263,15 @@ export class Execution {
       t.pending = undefined;
       failure = asViolation(err, request);
     }
+    this.#running = undefined;
     const event: Event = {
       index: this.events.length,
       thread,
       request,
       choice,
       notes: this.#notes,
-      clock: [...t.clock],
+      clock,
+      before,
     };
     this.events.push(event);
     for (const obj of new Set(request.accesses.map((a: Access) => a.obj))) {
@@ -246,6 +308,33 @@ export class Execution {
     const what = cycle ? "deadlock cycle" : "every CPU is blocked";
     return new Violation("deadlock", `${what}: ${ids.map(describe).join("; ")}`);
   }
+}
+
+/**
+ * Whether declared access `a` covers a load or store of `obj` (`part` of it, or the
+ * whole object when `part` is undefined): same object, and either the declaration is
+ * for the whole object or for that part; a store needs a declaration that is not a
+ * `read` (a lock operation writes the lock's state).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { covers } from "./execution.ts";
+ * assert.equal(covers({ obj: "t", part: "1", kind: "write" }, "t", "1", "write"), true);
+ * assert.equal(covers({ obj: "t", part: "1", kind: "write" }, "t", undefined, "write"), false);
+ * assert.equal(covers({ obj: "t", kind: "read" }, "t", "1", "write"), false);
+ * assert.equal(covers({ obj: "m", part: "lock", kind: "acquire" }, "m", "lock", "write"), true);
+ * ```
+ */
+export function covers(
+  a: Access,
+  obj: string,
+  part: string | undefined,
+  kind: "read" | "write",
+): boolean {
+  if (a.obj !== obj) return false;
+  if (a.part !== undefined && a.part !== part) return false;
+  return kind === "read" || a.kind !== "read";
 }
 
 function join(into: number[], other: readonly number[]): void {

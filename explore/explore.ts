@@ -9,25 +9,40 @@
 import type { ProgramFactory } from "./execution.ts";
 import { type Run, runExecution } from "./driver.ts";
 import { dfs } from "./dfs.ts";
+import { optimalDpor } from "./optimal.ts";
+import { PctEstimate, type PctGuarantee, pctGuarantee, PctPolicy } from "./pct.ts";
 import { mulberry32, RandomPolicy } from "./random.ts";
 import { ReplayPolicy } from "./replay.ts";
 import { decodeSchedule, encodeSchedule } from "./schedule.ts";
 import { type Trace, traceOf } from "./trace.ts";
 
-/** How to search. */
-export type Mode = "exhaustive" | "bounded" | "random";
+/**
+ * How to search: `exhaustive` (Optimal-DPOR, every trace once), `dfs` (every
+ * interleaving, no reduction: the reference), `bounded` (iterative preemption
+ * bounding), `pct` (probabilistic concurrency testing) or `random`. Only `exhaustive`
+ * and `dfs` can end exhaustive; `bounded` can when no schedule needs more preemptions
+ * than it allowed.
+ */
+export type Mode = "exhaustive" | "dfs" | "bounded" | "pct" | "random";
+
+/** The search modes, in the order a user would try them. */
+export const MODES: readonly Mode[] = ["exhaustive", "dfs", "bounded", "pct", "random"];
 
 /** Options of {@linkcode explore}. */
 export interface ExploreOptions {
-  /** `exhaustive` (DPOR, the default), `bounded` (preemption-bounded DFS) or `random`. */
+  /** See {@linkcode Mode}. Default `exhaustive`. */
   readonly mode?: Mode;
   /** Stop after this many executions; the result then says it is not exhaustive. */
   readonly maxExecutions?: number;
   /** Steps one execution may take before it counts as a livelock. Default 5000. */
   readonly maxSteps?: number;
-  /** For `bounded`: preemptions allowed per execution. Default 2. */
+  /**
+   * For `bounded`: the largest preemption bound tried (0, 1, ... up to it). Default 2.
+   */
   readonly preemptionBound?: number;
-  /** For `random`: the seed. Default 1. */
+  /** For `pct`: the bug depth d (d − 1 priority change points). Default 2. */
+  readonly depth?: number;
+  /** For `random` and `pct`: the seed. Default 1. */
   readonly seed?: number;
   /** Stop at the first violation instead of looking for the clearest one. */
   readonly stopAtFirst?: boolean;
@@ -59,9 +74,12 @@ export interface ExploreResult {
   readonly mode: Mode;
   /** Executions run to an end (normal, violation, or step budget). */
   readonly executions: number;
-  /** Executions abandoned as equivalent to explored ones (sleep sets). */
+  /**
+   * Executions abandoned because every runnable thread was asleep (sleep-set
+   * blocked). Optimal-DPOR aims at none.
+   */
   readonly pruned: number;
-  /** True when every non-equivalent schedule was explored. */
+  /** True when every non-equivalent schedule was explored and none hit the step budget. */
   readonly exhaustive: boolean;
   /** Executions that ended in a violation, by kind. */
   readonly violations: Readonly<Record<string, number>>;
@@ -71,6 +89,10 @@ export interface ExploreResult {
   readonly inconclusive?: Counterexample;
   /** Longest execution, in steps. */
   readonly maxDepth: number;
+  /** For `bounded`: the largest preemption bound fully explored. */
+  readonly preemptionBound?: number;
+  /** For `pct`: the guarantee of Burckhardt et al. for what was run. */
+  readonly pct?: PctGuarantee;
 }
 
 function counterexampleOf(run: Run): Counterexample | undefined {
@@ -180,30 +202,55 @@ export function explore(factory: ProgramFactory, options: ExploreOptions = {}): 
     return !stopped;
   };
 
-  let exhaustive = false;
-  if (mode === "random") {
-    const next = mulberry32(options.seed ?? 1);
+  let complete = false;
+  let bound: number | undefined;
+  let pct: PctGuarantee | undefined;
+  const seed = options.seed ?? 1;
+  if (mode === "random" || mode === "pct") {
+    const next = mulberry32(seed);
     const budget = options.maxExecutions ?? 1000;
+    const depth = options.depth ?? 2;
+    const estimate = new PctEstimate();
     while (!stopped && executions < budget) {
-      visit(runExecution(factory, new RandomPolicy(next), maxSteps));
+      const policy = mode === "pct"
+        ? new PctPolicy(next, depth, estimate.steps)
+        : new RandomPolicy(next);
+      const run = runExecution(factory, policy, maxSteps);
+      estimate.saw(run);
+      visit(run);
     }
+    if (mode === "pct") pct = pctGuarantee(depth, estimate, executions);
+  } else if (mode === "bounded") {
+    // Iterative preemption bounding: every schedule with 0 preemptions, then 1, ...;
+    // the first counterexample found has the fewest preemptions any has.
+    const max = options.preemptionBound ?? 2;
+    for (let b = 0; b <= max && !stopped && !counterexample; b++) {
+      const outcome = dfs(factory, { preemptionBound: b, maxSteps }, visit);
+      if (outcome === "stopped") break;
+      bound = b;
+      if (outcome === "exhaustive") {
+        complete = true;
+        break;
+      }
+    }
+  } else if (mode === "dfs") {
+    complete = dfs(factory, { maxSteps }, visit) === "exhaustive";
   } else {
-    exhaustive = dfs(factory, {
-      reduction: mode === "exhaustive" ? "dpor" : "none",
-      ...(mode === "bounded" ? { preemptionBound: options.preemptionBound ?? 2 } : {}),
-      maxSteps,
-    }, visit);
+    complete = optimalDpor(factory, { maxSteps }, visit);
   }
   progress();
   const result: ExploreResult = {
     mode,
     executions,
     pruned,
-    exhaustive,
+    // A livelock's schedules were cut at the step budget: never exhaustive.
+    exhaustive: complete && !inconclusive,
     violations,
     ...(counterexample ? { counterexample } : {}),
     ...(inconclusive ? { inconclusive } : {}),
     maxDepth,
+    ...(bound !== undefined ? { preemptionBound: bound } : {}),
+    ...(pct ? { pct } : {}),
   };
   for (const listener of listeners) listener(result);
   return result;
