@@ -254,8 +254,18 @@ function analyse(run: Run, path: State[], from: number, stats: DporStats): void 
     if (!request) continue;
     // A step blocked before the halt and after it cannot be put before it, unless it
     // conflicts with it (the step that threw took the lock it waits for, say).
-    const blockedThroughout = !enabled.includes(t) &&
+    const blocked = !enabled.includes(t);
+    const blockedThroughout = blocked &&
       !(halting && anyConflict(halting.request.accesses, request.accesses));
+    // A step waiting for an object nothing in this execution touched waits for a
+    // release still to come (the end of a grace period, say): no reordering of what
+    // happened can let it run, so it races with nothing.
+    if (
+      blocked &&
+      request.accesses.some((a) =>
+        a.kind.startsWith("acquire") && exec.eventsOn(a.obj).length === 0
+      )
+    ) continue;
     const end: RaceEnd = {
       thread: t,
       accesses: request.accesses,
@@ -283,10 +293,13 @@ function races(
   // The steps `end` directly depends on, leaving out edges that only order it after a
   // release (see the module doc): those are the candidates for an immediate race.
   const direct = new Set<Event>();
+  /** Releases `end` waits for that end no critical section: see {@linkcode signals}. */
+  const awaited: Event[] = [];
   for (const access of end.accesses) {
     for (const e of exec.eventsOn(access.obj)) {
       if (e.index >= end.index || e.thread === end.thread) continue;
       if (e.request.accesses.some((a) => conflicts(a, access))) direct.add(e);
+      else if (access.kind.startsWith("acquire") && signals(exec, e, access)) awaited.push(e);
     }
   }
   if (halting && end.index === halting.index) {
@@ -296,7 +309,7 @@ function races(
     direct.add(halting);
   }
   for (const e of direct) {
-    if (happensBefore(e, end.before)) continue;
+    if (happensBefore(e, end.before) || awaited.some((r) => happensBefore(e, r.clock))) continue;
     let immediate = true;
     for (const other of direct) {
       if (other !== e && other.index > e.index && happensBefore(e, other.clock)) {
@@ -337,6 +350,26 @@ function races(
     stats.races++;
     insert(state.wakeup, v);
   }
+}
+
+/**
+ * Whether `release`, which orders the acquisition `access` after it, is a signal rather
+ * than the end of a critical section: its thread never took the object before (the end
+ * of an RCU read-side section, which a grace period waits for). The edge from a
+ * critical section's end is left out when looking for races, since the section's
+ * start is the step to race with; the edge from a signal is kept, since nothing can
+ * put the waiter before it.
+ */
+function signals(exec: Execution, release: Event, access: Access): boolean {
+  const taken = exec.eventsOn(access.obj).some((e) =>
+    e.thread === release.thread && e.index < release.index &&
+    e.request.accesses.some((a) =>
+      a.obj === access.obj && a.part === access.part &&
+      (a.kind === "write" || a.kind.startsWith("acquire"))
+    )
+  );
+  return !taken &&
+    release.request.accesses.some((a) => a.kind.startsWith("release") && ordered(a, access));
 }
 
 /** Whether two events do not commute. */
