@@ -103,6 +103,8 @@ export class Execution {
   readonly #threads: Thread[] = [];
   readonly #byObject = new Map<string, Event[]>();
   readonly #byKey = new Map<string, number>();
+  /** Events by object and part (`partKey`); whole-object accesses under the bare object. */
+  readonly #byPart = new Map<string, Event[]>();
   readonly #program: Program;
   #current = -1;
   /** The request of the step whose body is running, for {@linkcode Runtime.touch}. */
@@ -229,6 +231,18 @@ export class Execution {
     return this.#byObject.get(obj) ?? [];
   }
 
+  /**
+   * Earlier events that may overlap `access`: on its part and on the whole object, or
+   * on any part for a whole-object access. Saves scanning every event on a busy object
+   * (the mm) for each step.
+   */
+  #eventsOnPart(access: Access): readonly Event[] {
+    if (access.part === undefined) return this.eventsOn(access.obj);
+    const whole = this.#byPart.get(partKey({ obj: access.obj })) ?? [];
+    const part = this.#byPart.get(partKey(access)) ?? [];
+    return whole.length === 0 ? part : part.length === 0 ? whole : [...whole, ...part];
+  }
+
   /** What a blocked thread waits for. */
   waitOf(id: number): Wait | undefined {
     return this.#threads[id].pending?.waitingFor?.();
@@ -246,7 +260,7 @@ export class Execution {
     const before = t.clock;
     const clock = [...before];
     for (const access of request.accesses) {
-      for (const earlier of this.eventsOn(access.obj)) {
+      for (const earlier of this.#eventsOnPart(access)) {
         if (earlier.request.accesses.some((a) => ordered(a, access))) join(clock, earlier.clock);
       }
     }
@@ -277,6 +291,11 @@ export class Execution {
     for (const obj of new Set(request.accesses.map((a: Access) => a.obj))) {
       let list = this.#byObject.get(obj);
       if (!list) this.#byObject.set(obj, list = []);
+      list.push(event);
+    }
+    for (const key of new Set(request.accesses.map(partKey))) {
+      let list = this.#byPart.get(key);
+      if (!list) this.#byPart.set(key, list = []);
       list.push(event);
     }
     this.#current = -1;
@@ -335,6 +354,10 @@ export function covers(
   if (a.obj !== obj) return false;
   if (a.part !== undefined && a.part !== part) return false;
   return kind === "read" || a.kind !== "read";
+}
+
+function partKey(a: { readonly obj: string; readonly part?: string }): string {
+  return a.part === undefined ? a.obj : `${a.obj}\u0000${a.part}`;
 }
 
 function join(into: number[], other: readonly number[]): void {

@@ -119,10 +119,11 @@ function counterexampleOf(run: Run): Counterexample | undefined {
   return undefined;
 }
 
-function clearer(a: Counterexample, b: Counterexample | undefined): boolean {
+/** Whether `run` would make a clearer counterexample than `b`, without building its trace. */
+function clearer(run: Run, b: Counterexample | undefined): boolean {
   if (!b) return true;
-  if (a.preemptions !== b.preemptions) return a.preemptions < b.preemptions;
-  return a.trace.steps.length < b.trace.steps.length;
+  if (run.preemptions !== b.preemptions) return run.preemptions < b.preemptions;
+  return run.exec.events.length < b.trace.steps.length;
 }
 
 type Listener = (result: ExploreResult) => void;
@@ -189,13 +190,14 @@ export function explore(factory: ProgramFactory, options: ExploreOptions = {}): 
     maxDepth = Math.max(maxDepth, run.exec.events.length);
     if (run.ending.kind === "pruned") pruned++;
     else executions++;
-    const found = counterexampleOf(run);
-    if (found?.kind === "step-budget") {
-      if (clearer(found, inconclusive)) inconclusive = found;
-    } else if (found) {
-      violations[found.kind] = (violations[found.kind] ?? 0) + 1;
-      if (clearer(found, counterexample)) counterexample = found;
-      if (options.stopAtFirst || found.kind === "exception") stopped = true;
+    // Traces are built only for the runs kept: most violating runs are not.
+    if (run.ending.kind === "step-budget") {
+      if (clearer(run, inconclusive)) inconclusive = counterexampleOf(run);
+    } else if (run.ending.kind === "violation") {
+      const kind = run.ending.violation.kind;
+      violations[kind] = (violations[kind] ?? 0) + 1;
+      if (clearer(run, counterexample)) counterexample = counterexampleOf(run);
+      if (options.stopAtFirst || kind === "exception") stopped = true;
     }
     if ((executions + pruned) % every === 0) progress();
     if (options.maxExecutions !== undefined && executions >= options.maxExecutions) stopped = true;
