@@ -39,7 +39,12 @@ export function runExecution(factory: ProgramFactory, policy: Policy, maxSteps: 
     const enabled = exec.enabled();
     if (enabled.length === 0) {
       if (exec.liveWorkers().length > 0) {
-        return end({ kind: "violation", violation: exec.deadlock(), atExit: false });
+        return end({
+          kind: "violation",
+          violation: exec.deadlock(),
+          atExit: false,
+          deadlock: true,
+        });
       }
       const violation = exec.finish();
       return end(violation ? { kind: "violation", violation, atExit: true } : { kind: "done" });

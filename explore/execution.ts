@@ -93,7 +93,14 @@ interface Thread {
 /** How an execution ended. */
 export type Ending =
   | { readonly kind: "done" }
-  | { readonly kind: "violation"; readonly violation: Violation; readonly atExit: boolean }
+  | {
+    readonly kind: "violation";
+    readonly violation: Violation;
+    /** Found by the end-of-execution check, not by a step. */
+    readonly atExit: boolean;
+    /** Every live thread is blocked: no step failed, the schedule did. */
+    readonly deadlock?: boolean;
+  }
   | { readonly kind: "step-budget"; readonly limit: number }
   | { readonly kind: "pruned" };
 
@@ -319,7 +326,11 @@ export class Execution {
     const cycle = findCycle(waits);
     const describe = (id: number) => {
       const w = waits.get(id);
-      const holders = w?.holders.map((h) => this.threadName(h)).join(", ");
+      const holders = w?.holders.map((h) =>
+        this.#threads[h]?.pending === undefined
+          ? `${this.threadName(h)}, which has finished without releasing it`
+          : this.threadName(h)
+      ).join(", ");
       return `${this.threadName(id)} waits in ${this.#threads[id].pending?.label} for ` +
         `${w?.resource ?? "something"}${holders ? ` (held by ${holders})` : ""}`;
     };

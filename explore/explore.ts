@@ -46,8 +46,11 @@ export interface ExploreOptions {
   readonly seed?: number;
   /** Stop at the first violation instead of looking for the clearest one. */
   readonly stopAtFirst?: boolean;
-  /** Called every `progressEvery` executions and once at the end. */
-  readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Called every `progressEvery` executions and once at the end; returning `false`
+   * stops the search there (a caller's time budget: the explorer itself reads no clock).
+   */
+  readonly onProgress?: (progress: Progress) => void | boolean;
   readonly progressEvery?: number;
 }
 
@@ -199,7 +202,7 @@ export function explore(factory: ProgramFactory, options: ExploreOptions = {}): 
       if (clearer(run, counterexample)) counterexample = counterexampleOf(run);
       if (options.stopAtFirst || kind === "exception") stopped = true;
     }
-    if ((executions + pruned) % every === 0) progress();
+    if ((executions + pruned) % every === 0 && progress() === false) stopped = true;
     if (options.maxExecutions !== undefined && executions >= options.maxExecutions) stopped = true;
     return !stopped;
   };

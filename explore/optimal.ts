@@ -240,7 +240,8 @@ interface RaceEnd {
 function analyse(run: Run, path: State[], from: number, stats: DporStats): void {
   const { exec, ending } = run;
   const events = exec.events;
-  const halting = ending.kind === "violation" && !ending.atExit && events.length > 0
+  const halting = ending.kind === "violation" && !ending.atExit && !ending.deadlock &&
+      events.length > 0
     ? events[events.length - 1]
     : undefined;
   if (halting) path[halting.index].current.halts = true;
