@@ -13,6 +13,7 @@ import {
   closest,
   type ExploreOptions,
   type Mode,
+  MODES,
   type Scenario,
   scenarioNamed,
   type Strategy,
@@ -147,7 +148,12 @@ export function parseFlags<S extends FlagSpecs>(
       }
       if (t.name in values) throw new UsageError(`${t.rawName} given twice`);
       if (spec.type === "string") {
-        if (t.value === undefined || (!t.inlineValue && t.value.startsWith("-"))) {
+        // A flag where the value should be (`--budget --json`) means the value is
+        // missing; a negative number (`--budget -5`) is a value, and a bad one.
+        if (
+          t.value === undefined ||
+          (!t.inlineValue && t.value.startsWith("-") && !/^-\d/.test(t.value))
+        ) {
           throw new UsageError(`${t.rawName} needs a value`);
         }
         values[t.name] = t.value;
@@ -164,7 +170,12 @@ export function parseFlags<S extends FlagSpecs>(
 export function integerFlag(flag: string, text: string, min: number): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${flag} needs a whole number of at least ${min}, not "${text}"`);
+    const what = min === 1
+      ? "a positive integer"
+      : min === 0
+      ? "an integer, 0 or more"
+      : `an integer, at least ${min}`;
+    throw new UsageError(`--${flag} must be ${what}, not "${text}"`);
   }
   return n;
 }
@@ -197,19 +208,21 @@ export const SEARCH_FLAGS = {
   budget: { type: "string" },
   seed: { type: "string" },
   preemptions: { type: "string" },
+  depth: { type: "string" },
 } as const satisfies FlagSpecs;
 
 /** The `--help` lines of {@linkcode SEARCH_FLAGS}. */
-export const SEARCH_HELP =
-  `  --mode M         exhaustive (default: DPOR, every schedule that matters),
-                   bounded (every schedule with at most --preemptions preemptions),
-                   or random (--budget random schedules, default 1000)
+export const SEARCH_HELP = `  --mode M         exhaustive (default: Optimal-DPOR, every trace once),
+                   dfs (every interleaving, no reduction: the reference),
+                   bounded (0, 1, ... up to --preemptions preemptions: the first
+                   counterexample has the fewest), pct (--budget PCT runs, bug
+                   depth --depth, prints its probability bound), or random
+                   (--budget random schedules, default 1000)
   --budget N       stop after N executions (per pair); the result then says
                    "not exhaustive" and is never called safe
-  --seed N         random mode: the seed (default 1)
-  --preemptions K  bounded mode: preemptions allowed per execution (default 2)`;
-
-const MODES: readonly Mode[] = ["exhaustive", "bounded", "random"];
+  --seed N         random and pct modes: the seed (default 1)
+  --preemptions K  bounded mode: the largest preemption bound (default 2)
+  --depth D        pct mode: the bug depth (default 2)`;
 
 /** A search, as the flags ask for it. */
 export interface Search {
@@ -233,15 +246,19 @@ export function searchOf(flags: Flags<typeof SEARCH_FLAGS>): Search {
         `(modes: ${MODES.join(", ")})`,
     );
   }
-  if (flags.seed !== undefined && mode !== "random") {
-    throw new UsageError("--seed applies to --mode random only");
+  if (flags.seed !== undefined && mode !== "random" && mode !== "pct") {
+    throw new UsageError("--seed applies to --mode random and --mode pct only");
   }
+  if (flags.depth !== undefined && mode !== "pct") {
+    throw new UsageError("--depth applies to --mode pct only");
+  }
+  const depth = flags.depth !== undefined ? integerFlag("depth", flags.depth, 1) : undefined;
   if (flags.preemptions !== undefined && mode !== "bounded") {
     throw new UsageError("--preemptions applies to --mode bounded only");
   }
   const budget = flags.budget !== undefined
     ? integerFlag("budget", flags.budget, 1)
-    : mode === "random"
+    : mode === "random" || mode === "pct"
     ? 1000
     : undefined;
   const seed = flags.seed !== undefined ? integerFlag("seed", flags.seed, 0) : undefined;
@@ -260,6 +277,7 @@ export function searchOf(flags: Flags<typeof SEARCH_FLAGS>): Search {
       ...(budget !== undefined ? { maxExecutions: budget } : {}),
       ...(preemptions !== undefined ? { preemptionBound: preemptions } : {}),
       ...(seed !== undefined ? { seed } : {}),
+      ...(depth !== undefined ? { depth } : {}),
     },
   };
 }
