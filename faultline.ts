@@ -18,7 +18,7 @@ import {
 } from "./explore/mod.ts";
 import { strategies } from "./strategies/mod.ts";
 import type { Expectation, Strategy } from "./strategies/mod.ts";
-import { program, type Scenario, scenarios } from "./scenarios/mod.ts";
+import { program, type Scenario, scenarios, type StepWatch } from "./scenarios/mod.ts";
 
 /** The token format's version prefix. */
 const TOKEN_PREFIX = "faultline1";
@@ -90,15 +90,25 @@ export function outcomeOf(result: ExploreResult): string {
   return verdict;
 }
 
-/** Explores `scenario` under `strategy` (names or values). */
+/** Options of {@linkcode check}: the search's, and who watches its steps. */
+export interface CheckOptions extends ExploreOptions {
+  /** Told of every step the scenario's CPUs take (the worker pool's last-step record). */
+  readonly watch?: StepWatch;
+}
+
+/**
+ * Explores `scenario` under `strategy` (names or values), in this thread: a strategy
+ * that loops without yielding never returns. `checkPairs` of `pool.ts` runs pairs in
+ * workers, with a time limit.
+ */
 export function check(
   strategy: Strategy | string,
   scenario: Scenario | string,
-  options: ExploreOptions = {},
+  options: CheckOptions = {},
 ): CheckResult {
   const s = typeof strategy === "string" ? strategyNamed(strategy) : strategy;
   const w = typeof scenario === "string" ? scenarioNamed(scenario) : scenario;
-  const result = explore(program(s, w), options);
+  const result = explore(program(s, w, options.watch), options);
   const outcome = outcomeOf(result);
   const expected = s.expected[w.name];
   const bad = result.counterexample ?? result.inconclusive;
@@ -137,7 +147,29 @@ export interface MatrixOptions extends ExploreOptions {
   readonly onPair?: (strategy: string, scenario: string, index: number, total: number) => void;
 }
 
-/** Explores every strategy × scenario pair. */
+/** The matrix cell of a check that took `millis`. */
+export function cellOf(c: CheckResult, millis: number): MatrixCell {
+  const bad = c.result.counterexample ?? c.result.inconclusive;
+  return {
+    strategy: c.strategy,
+    scenario: c.scenario,
+    verdict: c.verdict,
+    ...(c.result.counterexample ? { kind: c.result.counterexample.kind } : {}),
+    outcome: c.outcome,
+    expected: c.expected ?? "(none declared)",
+    asExpected: c.asExpected,
+    executions: c.result.executions,
+    exhaustive: c.result.exhaustive,
+    ...(bad ? { counterexample: bad } : {}),
+    ...(c.token ? { token: c.token } : {}),
+    millis: Math.round(millis),
+  };
+}
+
+/**
+ * Explores every strategy × scenario pair, one after another in this thread (a pair
+ * that never returns stops it: `runMatrixInWorkers` of `pool.ts` does not).
+ */
 export function runMatrix(options: MatrixOptions = {}): MatrixCell[] {
   const cells: MatrixCell[] = [];
   const total = strategies.length * scenarios.length;
@@ -146,21 +178,7 @@ export function runMatrix(options: MatrixOptions = {}): MatrixCell[] {
       options.onPair?.(s.name, w.name, cells.length, total);
       const start = performance.now();
       const c = check(s, w, options);
-      const bad = c.result.counterexample ?? c.result.inconclusive;
-      cells.push({
-        strategy: c.strategy,
-        scenario: c.scenario,
-        verdict: c.verdict,
-        ...(c.result.counterexample ? { kind: c.result.counterexample.kind } : {}),
-        outcome: c.outcome,
-        expected: c.expected ?? "(none declared)",
-        asExpected: c.asExpected,
-        executions: c.result.executions,
-        exhaustive: c.result.exhaustive,
-        ...(bad ? { counterexample: bad } : {}),
-        ...(c.token ? { token: c.token } : {}),
-        millis: Math.round(performance.now() - start),
-      });
+      cells.push(cellOf(c, performance.now() - start));
     }
   }
   return cells;

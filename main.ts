@@ -1,7 +1,8 @@
 /**
- * faultline's command line: `deno task start` (the verdict matrix, then the site) and
- * `deno task cli <command>`; `deno task cli help` lists the commands. The commands
- * live in `cli/`.
+ * faultline's command line, run by the wrapper `./faultline` at the repository root:
+ * `./faultline` alone is the main job (the verdict matrix, then the site),
+ * `./faultline <command>` a command; `./faultline help` lists them. The commands live
+ * in `cli/`.
  *
  * @module
  */

@@ -22,3 +22,4 @@ export * from "./mm/mod.ts";
 export * from "./strategies/mod.ts";
 export * from "./scenarios/mod.ts";
 export * from "./faultline.ts";
+export * from "./pool.ts";

@@ -28,9 +28,17 @@ export function outcomeWord(outcome: string): string {
   return outcome.startsWith("violation:") ? outcome.slice("violation:".length) : outcome;
 }
 
+/**
+ * How the command line is run, in every hint, example and replay line it prints: the
+ * executable wrapper at the repository root, which works right after a clone (it
+ * installs Deno from npm under `tools/` when it is missing). A bare `deno task cli`
+ * would not: the README's set-up puts no `deno` on PATH.
+ */
+export const CLI = "./faultline";
+
 /** The shell command that replays `token` (quoted: a schedule contains `*`). */
 export function replayCommandLine(token: string): string {
-  return `deno task cli replay '${token}'`;
+  return `${CLI} replay '${token}'`;
 }
 
 /** A plain-text table: a header row, a rule, then the rows, columns padded to fit. */

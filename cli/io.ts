@@ -17,6 +17,11 @@ export interface Io {
   readonly errIsTerminal: boolean;
   /** Width of the terminal, if known. */
   columns(): number | undefined;
+  /**
+   * Width of the terminal stdout writes to; undefined when stdout is not a terminal (a
+   * pipe, a file), where traces are printed whole.
+   */
+  outColumns(): number | undefined;
   /** Milliseconds, for rates and elapsed times. */
   now(): number;
 }
@@ -37,22 +42,26 @@ function syncWriter(file: { writeSync(p: Uint8Array): number }): (text: string) 
   };
 }
 
+/** The terminal's width, if Deno can tell. */
+function consoleColumns(): number | undefined {
+  try {
+    const { columns } = Deno.consoleSize();
+    return columns > 0 ? columns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The process's own stdout, stderr and clock. */
 export function denoIo(): Io {
   const errIsTerminal = Deno.stderr.isTerminal();
+  const outIsTerminal = Deno.stdout.isTerminal();
   return {
     out: syncWriter(Deno.stdout),
     err: syncWriter(Deno.stderr),
     errIsTerminal,
-    columns() {
-      if (!errIsTerminal) return undefined;
-      try {
-        const { columns } = Deno.consoleSize();
-        return columns > 0 ? columns : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    columns: () => errIsTerminal ? consoleColumns() : undefined,
+    outColumns: () => outIsTerminal ? consoleColumns() : undefined,
     now: () => performance.now(),
   };
 }
@@ -68,6 +77,8 @@ export interface MemoryIoOptions {
   /** Pretend stderr is a terminal. Default false. */
   readonly terminal?: boolean;
   readonly columns?: number;
+  /** Pretend stdout is a terminal this wide. Default: not a terminal. */
+  readonly outColumns?: number;
   /** The clock; default `performance.now`. */
   readonly now?: () => number;
 }
@@ -81,6 +92,7 @@ export function memoryIo(options: MemoryIoOptions = {}): MemoryIo {
     err: (text) => void (err += text),
     errIsTerminal: options.terminal ?? false,
     columns: () => options.columns,
+    outColumns: () => options.outColumns,
     now: options.now ?? (() => performance.now()),
     stdout: () => out,
     stderr: () => err,

@@ -7,8 +7,9 @@
 
 import { type Scenario, scenarios, strategies, type Strategy } from "../mod.ts";
 import { type Command, command, EXIT } from "./args.ts";
+import { CLI } from "./format.ts";
 
-const USAGE = `Usage: deno task cli list
+const USAGE = `Usage: ${CLI} list
 
 Lists the strategies (name, title: what the design does) and the scenarios (name,
 the question each asks), in matrix order.

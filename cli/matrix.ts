@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type MatrixCell, runMatrix } from "../mod.ts";
+import { DEFAULT_TIME_LIMIT_SECONDS, type MatrixCell, runMatrixInWorkers } from "../mod.ts";
 import {
   type Command,
   command,
@@ -17,42 +17,42 @@ import {
   searchOf,
   UsageError,
 } from "./args.ts";
-import { count, duration, outcomeWord, plural, table } from "./format.ts";
+import { CLI, count, duration, outcomeWord, plural, replayCommandLine } from "./format.ts";
 import type { Io } from "./io.ts";
-import { PROGRESS_EVERY, ProgressReporter } from "./progress.ts";
+import { PairsProgress } from "./pairs_progress.ts";
+import { PROGRESS_EVERY } from "./progress.ts";
+import { TIME_LIMIT_FLAG, TIME_LIMIT_HELP, timeLimitOf } from "./time_limit.ts";
 
 const FLAGS = {
   ...SEARCH_FLAGS,
+  ...TIME_LIMIT_FLAG,
   json: { type: "boolean" },
   traces: { type: "boolean" },
 } as const;
 
-const USAGE = `Usage: deno task cli matrix [flags]
+const USAGE = `Usage: ${CLI} matrix [flags]
 
-Explores every strategy × scenario pair and prints a table: one row per strategy,
-one column per scenario, each cell the outcome, the number of executions, and
-"exh" if the search was exhaustive ("not exh" if not: never read that as safe).
-A "!" marks a cell whose outcome differs from what the strategy declares. Then a
-summary line, and the replay token of every counterexample. Progress (the pair, n of
-total) goes to stderr.
+Explores every strategy × scenario pair and prints a table that fits 100 columns:
+one row per strategy, one column per scenario, each cell the outcome (shortened
+where long; a legend follows) and, under it, the number of executions explored.
+"safe" is only ever the verdict of an exhaustive search; "not-exh" is a search cut
+short that found nothing: never read it as safe. A "!" marks a cell whose outcome
+differs from what the strategy declares. Then the command that replays each
+counterexample, and a summary line. Progress (the pair, n of total) goes to stderr.
 
 Flags:
-  --json           print the cells as a JSON array on stdout instead
+  --json           print the cells as a JSON array on stdout instead (every field,
+                   the whole outcome, whether each search was exhaustive)
   --traces         with --json: keep each counterexample's trace (left out otherwise)
 ${SEARCH_HELP}
+${TIME_LIMIT_HELP}
   -h, --help       this text
 
 Exit status:
   0  every outcome is what the strategies declare
   1  some are not (with --budget or --mode random, any pair whose search is cut
-     short where "safe" is declared)
+     short before it finds what is declared)
   2  bad usage`;
-
-/** A cell as the table shows it: `store-into-detached-table (427, exh)`, `! safe (3, exh)`. */
-export function cellText(cell: MatrixCell): string {
-  return `${cell.asExpected ? "" : "! "}${outcomeWord(cell.outcome)} ` +
-    `(${count(cell.executions)}, ${cell.exhaustive ? "exh" : "not exh"})`;
-}
 
 /** The summary line. */
 export function matrixSummary(cells: readonly MatrixCell[], millis: number): string {
@@ -67,36 +67,183 @@ export function matrixSummary(cells: readonly MatrixCell[], millis: number): str
     `; ${plural(executions, "execution")} in ${duration(millis)}`;
 }
 
-/** The table, the cells that differ from their declaration, the tokens, the summary. */
+/** The widest the table may be, so that it reads in a 100-column terminal. */
+export const MATRIX_COLUMNS = 100;
+
+/** Outcomes too long for a column, and what the table writes instead (the legend says). */
+const SHORT: Readonly<Record<string, string>> = {
+  "store-into-detached-table": "detached",
+  "use-after-free": "uaf",
+  "not-exhaustive": "not-exh",
+};
+
+/** The longest outcome the table writes whole when it has no short form. */
+const MAX_WORD = 11;
+
+/** An outcome as the table writes it: `safe`, `stale-pte`, `detached`, `uaf`, … */
+export function shortOutcome(outcome: string): string {
+  const word = outcomeWord(outcome);
+  return SHORT[word] ?? (word.length <= MAX_WORD ? word : word.slice(0, MAX_WORD - 1) + "…");
+}
+
+/**
+ * A cell as the table shows it, in two lines: the outcome (`! ` first where it differs
+ * from the declaration), then the executions explored, `(427)`. Whether the search was
+ * exhaustive needs no mark: "safe" is only ever the verdict of an exhaustive search,
+ * "not-exh" is the outcome of one cut short, and a violation is real either way.
+ */
+export function cellLines(cell: MatrixCell): [string, string] {
+  return [
+    `${cell.asExpected ? "" : "! "}${shortOutcome(cell.outcome)}`,
+    `(${count(cell.executions)})`,
+  ];
+}
+
+/** `name` in lines of at most `width`, broken after its hyphens (a longer piece stays whole). */
+function wrapName(name: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const piece of name.split(/(?<=-)/)) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + piece.length <= width) lines[last] += piece;
+    else lines.push(piece);
+  }
+  return lines;
+}
+
+/** Words filled into lines of at most `width` (after `indent`). */
+function fill(words: readonly string[], width: number, indent = ""): string[] {
+  const lines: string[] = [];
+  for (const word of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(indent + word);
+  }
+  return lines;
+}
+
+/**
+ * The grid: a row of two lines per strategy, a column per scenario, headers wrapped
+ * after their hyphens. The strategy names are written whole where that fits
+ * {@linkcode MATRIX_COLUMNS}, else each over its row's two lines (broken after a
+ * hyphen), which a few more scenarios need.
+ */
+function grid(
+  rows: readonly string[],
+  columns: readonly string[],
+  at: (s: string, w: string) => MatrixCell | undefined,
+): string[] {
+  const cells = rows.map((s) =>
+    columns.map((w) => {
+      const c = at(s, w);
+      return c ? cellLines(c) : ["", ""];
+    })
+  );
+  const widths = columns.map((w, j) =>
+    Math.max(
+      9,
+      ...w.split(/(?<=-)/).map((p) => p.length),
+      ...cells.flatMap((row) => row[j].map((l) => l.length)),
+    )
+  );
+  const rest = widths.reduce((n, w) => n + 3 + w, 0);
+  const whole = Math.max("strategy".length, ...rows.map((s) => s.length));
+  let first = whole;
+  if (first + rest > MATRIX_COLUMNS) {
+    // The narrowest first column in which every name takes at most two lines.
+    first = Math.max(
+      "strategy".length,
+      ...rows.flatMap((s) => s.split(/(?<=-)/).map((p) => p.length)),
+    );
+    while (first < whole && rows.some((s) => wrapName(s, first).length > 2)) first++;
+    // Then as wide as the room left allows: the names that fit it stay whole.
+    first = Math.max(first, Math.min(whole, MATRIX_COLUMNS - rest));
+  }
+  const names = rows.map((s) => wrapName(s, first));
+  const heads = columns.map((w, j) => wrapName(w, widths[j]));
+  const line = (left: string, values: readonly string[]) =>
+    [left.padEnd(first), ...values.map((v, j) => v.padEnd(widths[j]))].join(" | ").trimEnd();
+  const height = Math.max(...heads.map((h) => h.length));
+  const out: string[] = [];
+  for (let k = 0; k < height; k++) {
+    out.push(line(k === 0 ? "strategy" : "", heads.map((h) => h[k] ?? "")));
+  }
+  out.push([first, ...widths].map((n) => "-".repeat(n)).join("-+-"));
+  rows.forEach((_, i) => {
+    const height = Math.max(2, names[i].length);
+    for (let k = 0; k < height; k++) {
+      out.push(line(names[i][k] ?? "", cells[i].map((c) => c[k] ?? "")));
+    }
+  });
+  return out;
+}
+
+/** The same cells as a list, one block per strategy: for more scenarios than fit across. */
+function list(
+  rows: readonly string[],
+  columns: readonly string[],
+  at: (s: string, w: string) => MatrixCell | undefined,
+): string[] {
+  const width = Math.max(...columns.map((w) => w.length));
+  return rows.flatMap((s) => [
+    s,
+    ...columns.map((w) => {
+      const c = at(s, w);
+      return c ? `  ${w.padEnd(width)}  ${cellLines(c).join(" ")}` : `  ${w.padEnd(width)}  -`;
+    }),
+  ]);
+}
+
+/** What the table's short words and marks stand for: only those it uses. */
+function legend(cells: readonly MatrixCell[]): string[] {
+  const words = [
+    'Each cell: the outcome, then how many executions were explored ("safe" only ever',
+    "after an exhaustive search);",
+  ].join(" ").split(" ");
+  const used = new Set(cells.map((c) => outcomeWord(c.outcome)));
+  for (const [word, short] of Object.entries(SHORT)) {
+    if (used.has(word)) words.push(`${short} = ${word},`);
+  }
+  for (const word of used) {
+    const short = shortOutcome(`violation:${word}`);
+    if (!(word in SHORT) && short !== word) words.push(`${short} = ${word},`);
+  }
+  if (cells.some((c) => !c.asExpected)) {
+    words.push(..."! = differs from what the strategy declares,".split(" "));
+  }
+  words[words.length - 1] = words[words.length - 1].replace(/[,;]$/, ".");
+  return fill(words, 88);
+}
+
+/**
+ * The table (a grid no wider than {@linkcode MATRIX_COLUMNS}, or a list where the
+ * scenarios do not fit across), its legend, the cells that differ from their
+ * declaration, the commands that replay each counterexample, and the summary.
+ */
 export function formatMatrix(cells: readonly MatrixCell[], millis: number): string {
   const rows = [...new Set(cells.map((c) => c.strategy))];
   const columns = [...new Set(cells.map((c) => c.scenario))];
-  const at = new Map(cells.map((c) => [`${c.strategy}\0${c.scenario}`, c]));
-  const text = [
-    table(
-      ["strategy", ...columns],
-      rows.map((s) => [
-        s,
-        ...columns.map((w) => {
-          const cell = at.get(`${s}\0${w}`);
-          return cell ? cellText(cell) : "";
-        }),
-      ]),
-    ),
-  ];
+  const byPair = new Map(cells.map((c) => [`${c.strategy}\0${c.scenario}`, c]));
+  const at = (s: string, w: string) => byPair.get(`${s}\0${w}`);
+  const table = grid(rows, columns, at);
+  const text = table.some((l) => l.length > MATRIX_COLUMNS) ? list(rows, columns, at) : table;
+  text.push("", ...legend(cells));
   const unexpected = cells.filter((c) => !c.asExpected);
   if (unexpected.length) {
     text.push("", "! differs from what the strategy declares:");
     for (const c of unexpected) {
-      text.push(`  ${c.strategy} × ${c.scenario}: declared ${c.expected}, found ${c.outcome}`);
+      text.push(
+        `  ${c.strategy} × ${c.scenario}:`,
+        `    declared ${c.expected}, found ${c.outcome}`,
+      );
+      // An error (a pair stopped at its time limit, model code that threw) says where.
+      if (c.verdict === "error" && c.counterexample) text.push(`    ${c.counterexample.message}`);
     }
   }
   const tokens = cells.filter((c) => c.token);
   if (tokens.length) {
-    text.push("", "replay tokens (deno task cli replay '<token>'):");
-    const width = Math.max(...tokens.map((c) => `${c.strategy} × ${c.scenario}`.length));
+    text.push("", "replay a counterexample's trace:");
     for (const c of tokens) {
-      text.push(`  ${`${c.strategy} × ${c.scenario}`.padEnd(width)}  ${c.token}`);
+      text.push(`  ${c.strategy} × ${c.scenario}:`, `    ${replayCommandLine(c.token!)}`);
     }
   }
   text.push("", matrixSummary(cells, millis));
@@ -118,19 +265,27 @@ export function matrixExit(cells: readonly MatrixCell[]): number {
 }
 
 /** Runs the matrix with progress on stderr; returns the cells and the time it took. */
-export function exploreMatrix(
+export async function exploreMatrix(
   io: Io,
   search: Search,
-): { cells: MatrixCell[]; millis: number } {
-  const progress = new ProgressReporter(io);
+  timeLimitSeconds = DEFAULT_TIME_LIMIT_SECONDS,
+): Promise<{ cells: MatrixCell[]; millis: number }> {
+  // Each pair in a worker, as many at once as there are cores: a pair stuck in a loop
+  // is stopped at the time limit and shows as an error cell; the rest go on.
+  let progress: PairsProgress | undefined;
   const start = io.now();
-  const cells = runMatrix({
+  const cells = await runMatrixInWorkers({
     ...search.options,
-    onPair: (s, w, index, total) => progress.start(`[${index + 1}/${total}] ${s} × ${w}`, true),
-    onProgress: progress.update,
+    timeLimitSeconds,
+    onPairStart: (index, started, total, pair) => {
+      progress ??= new PairsProgress(io, total);
+      progress.started(index, started, `${pair.strategy} × ${pair.scenario}`);
+    },
+    onPairProgress: (index, p) => progress?.update(index, p),
+    onPairDone: (index, r) => progress?.finished(index, r.check.result.executions),
     progressEvery: PROGRESS_EVERY,
   });
-  progress.done();
+  progress?.done();
   return { cells, millis: io.now() - start };
 }
 
@@ -140,9 +295,13 @@ export const matrixCommand: Command = command({
   summary: "every strategy × scenario pair, as a table or JSON",
   usage: USAGE,
   flags: FLAGS,
-  run({ flags }, io) {
+  async run({ flags }, io) {
     if (flags.traces && !flags.json) throw new UsageError("--traces goes with --json");
-    const { cells, millis } = exploreMatrix(io, searchOf(flags));
+    const { cells, millis } = await exploreMatrix(
+      io,
+      searchOf(flags),
+      timeLimitOf(flags["time-limit"]),
+    );
     io.out(
       flags.json
         ? JSON.stringify(matrixJson(cells, flags.traces === true), null, 2) + "\n"

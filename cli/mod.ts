@@ -9,6 +9,7 @@
 import { closest } from "../mod.ts";
 import { type Command, EXIT, UsageError } from "./args.ts";
 import { exploreCommand } from "./explore.ts";
+import { CLI } from "./format.ts";
 import type { Io } from "./io.ts";
 import { listCommand } from "./list.ts";
 import { matrixCommand } from "./matrix.ts";
@@ -30,11 +31,15 @@ export const commands: readonly Command[] = [
 /** The top-level help. */
 export const USAGE = `faultline: Linux page-fault locking strategies, checked against races
 
-Usage: deno task cli [COMMAND] [flags]      (or: deno run -A main.ts ...)
+Usage: ${CLI} [COMMAND] [flags]
 
-With no command (deno task start): the main job. Explores the whole verdict matrix,
-prints it as \`matrix\` does, builds the static site, and prints the path of the
-site's index.html as the last line.
+The wrapper at the repository root runs main.ts with the Deno pinned in
+tools/package.json, installed from npm under tools/ the first time
+(\`tools/node_modules/.bin/deno task cli ...\` runs the same).
+
+With no command: the main job. Explores the whole verdict matrix, prints it as
+\`matrix\` does, builds the static site, and prints the path of the site's
+index.html as the last line.
 
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(8)}  ${c.summary}`).join("\n")}
@@ -43,15 +48,17 @@ ${commands.map((c) => `  ${c.name.padEnd(8)}  ${c.summary}`).join("\n")}
 Exit status, for every command:
   0  every verdict is what the strategies declare
   1  a verdict differs from what the strategy declares for that scenario; a search
-     that stopped before it was exhaustive has the verdict "not-exhaustive", never
-     "safe", so where "safe" is declared it counts as different. For the main job,
-     also a design note whose blocks fail
+     that stopped before it was exhaustive and found nothing has the verdict
+     "not-exhaustive", never "safe", which differs from any declaration: it has
+     neither shown safety nor found the declared violation. For the main job, also
+     a design note whose blocks fail
   2  bad usage: unknown command, flag, strategy or scenario (with the closest valid
      names), a bad value, or a bad replay token
-  3  faultline itself failed (an internal error, or the site build)
+  3  faultline itself failed (an internal error, or the site build), or
+     ${CLI} could not install Deno
 
 Example:
-  deno task cli explore --strategy rcu-gfp-nowait --scenario fault-vs-munmap`;
+  ${CLI} explore --strategy rcu-gfp-nowait --scenario fault-vs-munmap`;
 
 /** The command called `name`, or a usage error naming the closest. */
 function commandNamed(name: string): Command {
@@ -97,7 +104,7 @@ export async function main(args: readonly string[], io: Io): Promise<number> {
     if (e instanceof UsageError) {
       io.err(
         `faultline${name ? ` ${name}` : ""}: ${e.message}\n` +
-          `Run 'deno task cli ${name ? `${name} ` : ""}--help' for usage.\n`,
+          `Run '${CLI} ${name ? `${name} ` : ""}--help' for usage.\n`,
       );
       return EXIT.usage;
     }

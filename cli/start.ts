@@ -1,5 +1,5 @@
 /**
- * The main job, run when no command is given (`deno task start`): the whole verdict
+ * The main job, run when no command is given (`./faultline`): the whole verdict
  * matrix, printed as `matrix` prints it, then the static site built from the same
  * cells (the notes run again as the site shows them); the last line printed is the
  * path of the site's `index.html`.
@@ -31,6 +31,8 @@ export async function loadBuildSite(): Promise<BuildSite> {
 
 /** Options of {@linkcode runStart}, for tests. */
 export interface StartOptions {
+  /** Seconds each pair may run before it is stopped (default: the pool's, 120). */
+  readonly timeLimitSeconds?: number;
   /** Limit each pair's search; default exhaustive. */
   readonly budget?: number;
   /** The site builder; default the one of `site/build.ts`. */
@@ -47,11 +49,13 @@ export async function runStart(io: Io, options: StartOptions = {}): Promise<numb
   const search = searchOf(options.budget !== undefined ? { budget: String(options.budget) } : {});
   // Loaded first: a builder that does not load fails before the matrix, not after.
   const buildSite = options.buildSite ?? await loadBuildSite();
-  const { cells, millis } = exploreMatrix(io, search);
+  const { cells, millis } = await exploreMatrix(io, search, options.timeLimitSeconds);
   io.out(formatMatrix(cells, millis));
   io.err("building the site (the notes run again)…\n");
   const site = await buildSite({
     matrix: cells,
+    // The main job reports failing notes itself (and exits 1); the site shows them.
+    allowFailingNotes: true,
     log: (line) => io.err(`${line}\n`),
     ...(options.outDir !== undefined ? { outDir: options.outDir } : {}),
   });

@@ -239,15 +239,16 @@ export class Execution {
   }
 
   /**
-   * Earlier events that may overlap `access`: on its part and on the whole object, or
-   * on any part for a whole-object access. Saves scanning every event on a busy object
-   * (the mm) for each step.
+   * Earlier events that may overlap `access`, in lists each in execution order: on its
+   * part and on the whole object, or on any part for a whole-object access. Saves
+   * scanning every event on a busy object (the mm) for each step.
    */
-  #eventsOnPart(access: Access): readonly Event[] {
-    if (access.part === undefined) return this.eventsOn(access.obj);
-    const whole = this.#byPart.get(partKey({ obj: access.obj })) ?? [];
-    const part = this.#byPart.get(partKey(access)) ?? [];
-    return whole.length === 0 ? part : part.length === 0 ? whole : [...whole, ...part];
+  #eventsOnPart(access: Access): readonly (readonly Event[])[] {
+    if (access.part === undefined) return [this.eventsOn(access.obj)];
+    return [
+      this.#byPart.get(partKey({ obj: access.obj })) ?? [],
+      this.#byPart.get(partKey(access)) ?? [],
+    ];
   }
 
   /** What a blocked thread waits for. */
@@ -267,9 +268,7 @@ export class Execution {
     const before = t.clock;
     const clock = [...before];
     for (const access of request.accesses) {
-      for (const earlier of this.#eventsOnPart(access)) {
-        if (earlier.request.accesses.some((a) => ordered(a, access))) join(clock, earlier.clock);
-      }
+      for (const list of this.#eventsOnPart(access)) joinOrdered(clock, list, access);
     }
     clock[thread] = (clock[thread] ?? 0) + 1;
     t.clock = clock;
@@ -365,6 +364,26 @@ export function covers(
   if (a.obj !== obj) return false;
   if (a.part !== undefined && a.part !== part) return false;
   return kind === "read" || a.kind !== "read";
+}
+
+/**
+ * Joins into `clock` the clocks of the events in `list` that order `access` after them,
+ * newest first. It stops at a store that already happens before `clock` and covers
+ * what `access` touches: every earlier event on it conflicts with that store, so
+ * happens before it, and is in `clock` already. That keeps a thread that keeps
+ * touching one part (a livelock, a loop) from costing quadratic time.
+ */
+function joinOrdered(clock: number[], list: readonly Event[], access: Access): void {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const e = list[i];
+    if (e.request.accesses.some((a) => ordered(a, access))) join(clock, e.clock);
+    if ((clock[e.thread] ?? 0) < e.clock[e.thread]) continue;
+    const covering = e.request.accesses.some((a) =>
+      a.obj === access.obj && a.kind === "write" &&
+      (a.part === undefined || a.part === access.part)
+    );
+    if (covering) return;
+  }
 }
 
 function partKey(a: { readonly obj: string; readonly part?: string }): string {

@@ -5,7 +5,9 @@
  * Every function in `mm/` that touches shared state does it inside {@linkcode step}:
  * the step is announced to the explorer with the kernel function's name and what it
  * touches, and its body runs when the scheduler picks it. Code between steps only
- * handles local variables, as kernel code between two shared accesses does.
+ * handles local variables, as kernel code between two shared accesses does. Each load
+ * and store in a body goes through {@linkcode Kernel.touch} (the slab's accessors call
+ * it), which checks it against what the step declared.
  *
  * @module
  */
@@ -16,7 +18,10 @@ import { Task } from "./sched.ts";
 
 /** Bounds of a scenario that the mm core obeys. Named, never magic numbers inside mm. */
 export interface Bounds {
-  /** How many GFP_NOWAIT allocations may fail in one execution (each failure is explored). */
+  /**
+   * How many GFP_NOWAIT allocations of each CPU may fail in one execution (each failure
+   * is explored).
+   */
   readonly allocFailures: number;
 }
 
@@ -25,24 +30,28 @@ export class Kernel {
   readonly rt: Runtime;
   readonly slab: Slab;
   readonly bounds: Bounds;
-  allocFailuresLeft: number;
   readonly #tasks = new Map<number, Task>();
   /** Kernel function of the running step, for histories. */
   #label = "setup";
-  readonly #serials = new Map<string, number>();
 
   constructor(rt: Runtime, bounds: Bounds) {
     this.rt = rt;
     this.bounds = bounds;
-    this.allocFailuresLeft = bounds.allocFailures;
-    this.slab = new Slab(() => this.where());
+    this.slab = new Slab({
+      where: () => this.where(),
+      creator: () => rt.current < 0 ? undefined : { id: rt.current, name: this.current.name },
+      touch: (obj, part, kind) => this.touch(obj, part, kind),
+    });
   }
 
   /** The task running now (a CPU or an RCU callback). */
   get current(): Task {
     const id = this.rt.current;
     let task = this.#tasks.get(id);
-    if (!task) this.#tasks.set(id, task = new Task(id, id < 0 ? "setup" : this.rt.threadName(id)));
+    if (!task) {
+      const name = id < 0 ? "setup" : this.rt.threadName(id);
+      this.#tasks.set(id, task = new Task(id, name, this.bounds.allocFailures));
+    }
     return task;
   }
 
@@ -57,11 +66,13 @@ export class Kernel {
     return `${this.current.name} in ${this.#label} (step ${this.rt.stepNumber})`;
   }
 
-  /** 1, 2, 3... per `kind`: stable names for things created during an execution. */
-  nextSerial(kind: string): number {
-    const n = (this.#serials.get(kind) ?? 0) + 1;
-    this.#serials.set(kind, n);
-    return n;
+  /**
+   * A load or store of shared state that is not a slab object (RCU's reader state):
+   * `part` of `obj`, as the running step must have declared it. Outside a step it
+   * checks nothing.
+   */
+  touch(obj: string, part: string | undefined, kind: "read" | "write"): void {
+    this.rt.touch(obj, part, kind);
   }
 
   /** Names the running step; used by {@linkcode step}. */

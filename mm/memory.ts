@@ -42,6 +42,7 @@ import {
   type Table,
   tableName,
   tableSize,
+  writeEntry,
 } from "./pgtable.ts";
 import { spin_lock, spin_unlock } from "./spinlock.ts";
 import type { Mm, Vma } from "./mm_types.ts";
@@ -105,7 +106,8 @@ export function* pXd_alloc(
     k,
     `${parent.level}_populate`,
     `${entryName(parent, addr)} = ${obj.name}`,
-    [entryAccess(parent, addr, "write")],
+    // The new table too: if another CPU populated the entry first, it is freed here.
+    [entryAccess(parent, addr, "write"), { obj: obj.name, kind: "write" }],
     () => {
       const present = readEntry(k, parent, addr);
       if (isTable(present)) {
@@ -113,8 +115,7 @@ export function* pXd_alloc(
         k.rt.note(`already ${present.obj.name}: ${level}_free(${obj.name})`);
         return present;
       }
-      k.slab.write(parent.obj, `${entryName(parent, addr)} = ${obj.name}`);
-      parent.entries.set(indexOf(parent.level, addr), fresh);
+      writeEntry(k, parent, addr, fresh, `${entryName(parent, addr)} = ${obj.name}`);
       return fresh;
     },
   );
@@ -153,11 +154,27 @@ function* do_anonymous_page(
   addr: number,
   options: FaultOptions,
 ): Proc<FaultResult> {
-  yield* step(k, "anon_vma_prepare", `${vma.obj.name}->anon_vma`, [{
+  // anon_vma_prepare(): `if (likely(vma->anon_vma)) return 0;`, else the first fault
+  // in the VMA sets it in __anon_vma_prepare(), re-checking under page_table_lock (one
+  // step here: nothing else touches anon_vma under that lock).
+  const hasAnonVma = yield* step(k, "anon_vma_prepare", `${vma.obj.name}->anon_vma`, [{
     obj: vma.obj.name,
     part: "anon_vma",
     kind: "read",
-  }], () => k.slab.read(vma.obj, "anon_vma"));
+  }], () => {
+    k.slab.read(vma.obj, "anon_vma");
+    return vma.anon_vma;
+  });
+  if (!hasAnonVma) {
+    yield* step(k, "__anon_vma_prepare", `${vma.obj.name}->anon_vma = anon_vma`, [{
+      obj: vma.obj.name,
+      part: "anon_vma",
+      kind: "write",
+    }], () => {
+      k.slab.write(vma.obj, "anon_vma");
+      vma.anon_vma = true;
+    });
+  }
   if (options.validate && !(yield* options.validate("alloc-page"))) return "retry";
   const page = yield* alloc(
     k,
@@ -180,14 +197,15 @@ function* do_anonymous_page(
   }
   yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [
     entryAccess(pte, addr, "write"),
+    // The page too: if another fault mapped the address first, it is freed here.
+    { obj: page.name, kind: "write" },
   ], () => {
     if (readEntry(k, pte, addr)) {
       k.slab.free(page);
       k.rt.note("already mapped: put_page");
       return;
     }
-    k.slab.write(pte.obj, `${entryName(pte, addr)} = ${page.name}`);
-    pte.entries.set(indexOf("pte", addr), page);
+    writeEntry(k, pte, addr, page, `${entryName(pte, addr)} = ${page.name}`);
   });
   yield* spin_unlock(k, ptl);
   return "done";
@@ -216,10 +234,13 @@ export function tlb_gather_mmu(): MmuGather {
 
 /** Reads the entries of `table` within [addr, end) in one step (`label` names the walk). */
 function* scan(k: Kernel, label: string, table: Table, addr: number, end: number) {
-  return yield* step(k, label, table.obj.name, [{ obj: table.obj.name, kind: "read" }], () => {
-    k.slab.read(table.obj, "entries");
-    return entriesIn(table, addr, end);
-  });
+  return yield* step(
+    k,
+    label,
+    table.obj.name,
+    [{ obj: table.obj.name, kind: "read" }],
+    () => entriesIn(k, table, addr, end),
+  );
 }
 
 /**
@@ -243,8 +264,8 @@ export function* unmap_page_range(
     }
     yield* spin_lock(k, table.ptl!);
     yield* step(k, label, table.obj.name, [{ obj: table.obj.name, kind: "write" }], () => {
-      k.slab.write(table.obj, "entries");
-      const zapped = entriesIn(table, start, end);
+      k.slab.write(table.obj, undefined, "entries");
+      const zapped = entriesIn(k, table, start, end);
       for (const { addr, entry } of zapped) {
         table.entries.delete(indexOf("pte", addr));
         tlb.pages.push(entry as KObject);
@@ -308,7 +329,7 @@ function* free_range(
   for (const { addr: at, entry } of yield* scan(k, label, table, addr, end)) {
     if (!isTable(entry)) continue;
     const next = Math.min(end, alignDown(at, entrySize(table.level)) + entrySize(table.level));
-    if (table.level === "pmd") yield* free_table(k, tlb, table, at, "free_pte_range");
+    if (table.level === "pmd") yield* free_table(k, tlb, table, at, entry, "free_pte_range");
     else yield* free_range(k, tlb, table, entry, at, next, floor, ceiling);
   }
   const size = tableSize(table.level);
@@ -319,21 +340,34 @@ function* free_range(
     if (!ceiling) return;
   }
   if (end - 1 > below(ceiling)) return;
-  yield* free_table(k, tlb, parent, start, label);
+  yield* free_table(k, tlb, parent, start, table, label);
 }
 
-/** `pXd_clear()` + `pXd_free_tlb()`: unlink the table below `parent` at `addr`, queue it. */
-function* free_table(k: Kernel, tlb: MmuGather, parent: Table, addr: number, label: string): Proc {
+/**
+ * `pXd_clear()` + `pXd_free_tlb()`: unlink the table below `parent` at `addr`, queue it.
+ * `child` is what the entry held when the caller's walk read it: the step declares a
+ * store to the whole of it (unlinking races with any access to any of its entries), and
+ * unlinks what the entry holds when the step runs, so a different table there would be
+ * an undeclared access, caught as one.
+ */
+function* free_table(
+  k: Kernel,
+  tlb: MmuGather,
+  parent: Table,
+  addr: number,
+  child: Table,
+  label: string,
+): Proc {
   yield* step(k, label, `${parent.level}_clear(${entryName(parent, addr)})`, [
     entryAccess(parent, addr, "write"),
+    { obj: child.obj.name, kind: "write" },
   ], () => {
-    const child = readEntry(k, parent, addr);
-    if (!isTable(child)) return;
-    k.slab.write(parent.obj, entryName(parent, addr));
-    parent.entries.delete(indexOf(parent.level, addr));
-    k.slab.detach(child.obj);
-    tlb.tables.push(child);
-    k.rt.note(`${child.obj.name} unlinked`);
+    const present = readEntry(k, parent, addr);
+    if (!isTable(present)) return;
+    writeEntry(k, parent, addr, undefined);
+    k.slab.detach(present.obj);
+    tlb.tables.push(present);
+    k.rt.note(`${present.obj.name} unlinked`);
   });
 }
 

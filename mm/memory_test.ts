@@ -1,7 +1,11 @@
-/** free_pgd_range()'s floor/ceiling rule, and the fault path on one CPU. */
+/**
+ * free_pgd_range()'s floor/ceiling rule, and the fault path on one CPU; what teardown
+ * declares; names of tables two faults allocate.
+ */
 
 import assert from "node:assert/strict";
-import { explore, type Proc } from "../explore/mod.ts";
+import { explore, type Proc, type ProgramFactory } from "../explore/mod.ts";
+import { Execution } from "../explore/execution.ts";
 import {
   GFP_HIGHUSER_MOVABLE,
   GFP_PGTABLE_USER,
@@ -87,4 +91,79 @@ Deno.test("a fault fills every missing level and maps the page", () => {
   ) {
     assert.equal(states.get(name), "live", name);
   }
+});
+
+/**
+ * Runs `factory` as `plan` says: each `[thread, label]` runs that thread until it has
+ * taken a step named `label`; then the lowest runnable thread runs, to the end.
+ */
+function runInOrder(factory: ProgramFactory, plan: readonly (readonly [number, string])[]) {
+  const exec = new Execution(factory);
+  const run = (thread: number) => {
+    assert.ok(exec.enabled().includes(thread), `${exec.threadName(thread)} is not runnable`);
+    const violation = exec.step(thread, 0);
+    assert.equal(violation, undefined, violation?.message);
+  };
+  for (const [thread, label] of plan) {
+    for (let last = false; !last;) {
+      last = exec.pending(thread)?.label === label;
+      run(thread);
+    }
+  }
+  for (let ids = exec.enabled(); ids.length; ids = exec.enabled()) run(ids[0]);
+  const violation = exec.finish();
+  assert.equal(violation, undefined, violation?.message);
+  return exec;
+}
+
+Deno.test("unlinking a table declares a store to the whole table, not only the parent's entry", () => {
+  const exec = runInOrder((rt) => {
+    const kernel = new Kernel(rt, { allocFailures: 0 });
+    const mm = mm_alloc(kernel);
+    setupVma(kernel, mm, GiB - 2 * MiB, GiB + 2 * MiB);
+    setupVma(kernel, mm, 512 * GiB, 512 * GiB + 0x1000);
+    setupFault(kernel, mm, GiB - 2 * MiB);
+    return { threads: [{ name: "CPU0", body: () => munmap(kernel, mm, GiB - 2 * MiB) }] };
+  }, []);
+  const unlinks = exec.events.filter((e) => e.request.detail?.match(/^p\w+_clear\(/));
+  const unlinked = unlinks.flatMap((e) => e.notes).map((n) => n.replace(/ unlinked$/, ""));
+  assert.deepEqual(unlinked, ["PTE@0x3fe00000", "PMD@0x0", "PUD@0x0"]);
+  for (const [i, e] of unlinks.entries()) {
+    assert.ok(
+      e.request.accesses.some((a) =>
+        a.obj === unlinked[i] && a.part === undefined && a.kind === "write"
+      ),
+      `${e.request.label} ${e.request.detail} must declare a store to ${unlinked[i]}`,
+    );
+  }
+});
+
+Deno.test("two faults allocating the same table name it the same way in either order", () => {
+  /** Both CPUs find no PMD table for 1 GiB and allocate one; CPU0 populates first. */
+  const allocated = (first: number, second: number) => {
+    let k: Kernel | undefined;
+    runInOrder((rt) => {
+      k = new Kernel(rt, { allocFailures: 0 });
+      const kernel = k;
+      const mm = mm_alloc(kernel);
+      const vma = setupVma(kernel, mm, GiB - 2 * MiB, GiB + 2 * MiB);
+      setupFault(kernel, mm, GiB - 2 * MiB);
+      const options = { tableGfp: GFP_PGTABLE_USER, pageGfp: GFP_HIGHUSER_MOVABLE };
+      const fault = (addr: number) =>
+        function* (): Proc {
+          assert.equal(yield* handle_mm_fault(kernel, mm, vma, addr, options), "done");
+        };
+      return {
+        threads: [{ name: "CPU0", body: fault(GiB) }, { name: "CPU1", body: fault(GiB + 0x1000) }],
+      };
+    }, [[first, "pmd_alloc_one"], [second, "pmd_alloc_one"]]);
+    // Name → the CPU that allocated it.
+    return new Map(
+      [...k!.slab.objects.values()].map((o) => [o.name, o.history[0].split(" ")[2]]),
+    );
+  };
+  const cpu0First = allocated(0, 1);
+  assert.equal(cpu0First.get("PMD@0x40000000"), "CPU0");
+  assert.equal(cpu0First.get("PMD@0x40000000#CPU1"), "CPU1");
+  assert.deepEqual(allocated(1, 0), cpu0First);
 });

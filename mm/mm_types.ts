@@ -7,9 +7,10 @@
  * per-VMA lock of the seed mail (`vma->sem`), plus the two fields later per-VMA locking
  * added (`vm_lock_seq`, `detached`) for strategies that follow it.
  *
- * Follows: include/linux/mm_types.h, Linux 5.18; the per-VMA lock fields follow
- * include/linux/mm_types.h of Linux 6.4 (`vm_lock_seq`, `mm_lock_seq`, `detached`) and
- * `mmap_seq` follows Michel Lespinasse's speculative page fault series (v2, 2022-01).
+ * Follows: include/linux/mm_types.h, Linux 5.18 (`anon_vma`, as a flag); the per-VMA
+ * lock fields follow include/linux/mm_types.h of Linux 6.4 (`vm_lock_seq`,
+ * `mm_lock_seq`, `detached`) and `mmap_seq` follows Michel Lespinasse's speculative page
+ * fault series (v2, 2022-01).
  * Left out: file mappings, anon_vma chains, flags other than "anonymous, writable",
  * VMA merging and splitting (scenarios map and unmap whole VMAs).
  *
@@ -34,6 +35,13 @@ export interface Vma {
   vm_lock_seq: number;
   /** Linux 6.4: set once the VMA is removed from the tree. */
   detached: boolean;
+  /**
+   * Whether `vma->anon_vma` is set: by the first fault that maps a page in the VMA
+   * (`__anon_vma_prepare()`), or in set-up for a VMA with a prefaulted page. A fresh
+   * VMA has none; the speculative series and 6.4's lock_vma_under_rcu() then fall back
+   * to mmap_lock. (The anon_vma itself, its chain and its lock are not modelled.)
+   */
+  anon_vma: boolean;
 }
 
 /** An address space. */
@@ -71,7 +79,15 @@ export function mm_alloc(k: Kernel): Mm {
 /** Creates a VMA object (not yet in the tree). */
 export function vm_area_alloc(k: Kernel, start: number, end: number): Vma {
   const obj = k.slab.create("vma", `VMA@${hex(start)}`);
-  return { obj, start, end, sem: new RwSem("sem", obj), vm_lock_seq: -1, detached: false };
+  return {
+    obj,
+    start,
+    end,
+    sem: new RwSem("sem", obj),
+    vm_lock_seq: -1,
+    detached: false,
+    anon_vma: false,
+  };
 }
 
 /** Inserts `vma` into the tree, keeping it sorted. */
@@ -92,8 +108,13 @@ export function setupVma(k: Kernel, mm: Mm, start: number, end: number): Vma {
   return vma;
 }
 
-/** Set-up only: faults `addr` in directly, building any missing tables. */
+/**
+ * Set-up only: faults `addr` in directly, building any missing tables; the VMA
+ * covering `addr` gets its anon_vma, as the fault that mapped the page would have set.
+ */
 export function setupFault(k: Kernel, mm: Mm, addr: number): void {
+  const vma = lookup(mm, addr);
+  if (vma) vma.anon_vma = true;
   let table = mm.pgd;
   for (const level of LEVELS.slice(1)) {
     const i = indexOf(table.level, addr);

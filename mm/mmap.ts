@@ -5,8 +5,10 @@
  * puts a new VMA in the tree. Strategies wrap these in the locks they choose.
  *
  * Follows: mm/mmap.c (`__do_munmap()`, `unmap_region()`, `free_pgtables()`,
- * `mmap_region()`), Linux 5.18. Left out: splitting a VMA (scenarios unmap whole VMAs),
- * `mmap_write_downgrade()`, merging, accounting, file mappings.
+ * `mmap_region()`), Linux 5.18. The locking, `__do_munmap()`'s `mmap_write_downgrade()`
+ * before `unmap_region()` included, is the strategies' (`strategies/mmap_lock.ts`).
+ * Left out: splitting a VMA (scenarios unmap whole VMAs), merging, accounting, file
+ * mappings.
  *
  * @module
  */

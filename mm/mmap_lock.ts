@@ -5,8 +5,14 @@
  * lock taken under it.
  *
  * Follows: include/linux/mmap_lock.h, Linux 5.18; `mmap_seq` as in Michel
- * Lespinasse's speculative page fault series v2 (2022-01-28, "mm: add mmap_seq");
- * `mm_lock_seq` as in Linux 6.4 (`vma_end_write_all()`).
+ * Lespinasse's speculative page fault series v2 ("[PATCH v2 10/35] mm: add per-mm mmap
+ * sequence counter for speculative page fault handling.", LKML 2022-01-28), whose hooks
+ * make it odd in mmap_write_lock() and even in mmap_write_unlock() and in
+ * mmap_write_downgrade() (`__mmap_seq_write_unlock()` before `downgrade_write()`), and
+ * whose readers are `mmap_seq_read_start()` / `mmap_seq_read_check()`; `mm_lock_seq` as
+ * in Linux 6.4 (`vma_end_write_all()`, which 6.4's mmap_write_unlock() and
+ * mmap_write_downgrade() call: the per-VMA strategy calls it before them, as it is no
+ * part of 5.18).
  *
  * @module
  */
@@ -14,8 +20,8 @@
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import type { Mm } from "./mm_types.ts";
-import { down_read, down_write, up_read, up_write } from "./rwsem.ts";
-import { write_seqcount } from "./seqlock.ts";
+import { down_read, down_write, downgrade_write, up_read, up_write } from "./rwsem.ts";
+import { raw_read_seqcount, read_seqcount_retry, write_seqcount } from "./seqlock.ts";
 
 /** mmap_read_lock(). */
 export function* mmap_read_lock(k: Kernel, mm: Mm): Proc {
@@ -37,6 +43,29 @@ export function* mmap_write_lock(k: Kernel, mm: Mm): Proc {
 export function* mmap_write_unlock(k: Kernel, mm: Mm): Proc {
   yield* write_seqcount(k, mm.mmap_seq, "mmap_seq_write_end");
   yield* up_write(k, mm.mmap_lock, "mmap_write_unlock");
+}
+
+/**
+ * mmap_write_downgrade(): make `mmap_seq` even (the series' hook), then turn the write
+ * lock into a read lock. From here on, readers (faults under mmap_read_lock()) run
+ * beside the downgrader; 5.18's munmap() does this before tearing down page tables.
+ */
+export function* mmap_write_downgrade(k: Kernel, mm: Mm): Proc {
+  yield* write_seqcount(k, mm.mmap_seq, "mmap_seq_write_end");
+  yield* downgrade_write(k, mm.mmap_lock, "mmap_write_downgrade");
+}
+
+/**
+ * `mmap_seq_read_start()` of the series: the count now. Odd means a writer is inside,
+ * and the caller gives up (`if (seq & 1) goto spf_abort;`); readers never spin on it.
+ */
+export function* mmap_seq_read_start(k: Kernel, mm: Mm): Proc<number> {
+  return yield* raw_read_seqcount(k, mm.mmap_seq, "mmap_seq_read_start");
+}
+
+/** `mmap_seq_read_check()` of the series: true if no writer ran since `seq` was sampled. */
+export function* mmap_seq_read_check(k: Kernel, mm: Mm, seq: number): Proc<boolean> {
+  return !(yield* read_seqcount_retry(k, mm.mmap_seq, seq, "mmap_seq_read_check"));
 }
 
 /**

@@ -21,3 +21,4 @@ export * from "./vma.ts";
 export * from "./memory.ts";
 export * from "./mmap.ts";
 export * from "./check_mm.ts";
+export * from "./spf.ts";

@@ -4,9 +4,10 @@
  * fail.
  *
  * A GFP_NOWAIT allocation may fail: the explorer tries both outcomes, as many times per
- * execution as the scenario's `allocFailures` bound allows. GFP_KERNEL allocations of a
- * page or a page table do not fail in the model (the kernel's "too small to fail"
- * rule for order-0 allocations) but may sleep.
+ * CPU as the scenario's `allocFailures` bound allows (see `Task.allocFailuresLeft` for
+ * why the budget is the CPU's own). GFP_KERNEL allocations of a page or a page table
+ * do not fail in the model (the kernel's "too small to fail" rule for order-0
+ * allocations) but may sleep.
  *
  * Follows: include/linux/gfp.h (GFP_KERNEL, GFP_NOWAIT, __GFP_NOMEMALLOC,
  * __GFP_NOWARN), include/asm-generic/pgalloc.h (GFP_PGTABLE_USER), mm/page_alloc.c,
@@ -64,15 +65,18 @@ export function* alloc(
   base: string,
   gfp: Gfp,
 ): Proc<KObject | null> {
-  const canFail = gfp.mayFail && k.allocFailuresLeft > 0;
+  const task = k.current;
+  const canFail = gfp.mayFail && task.allocFailuresLeft > 0;
   const failed = canFail
     ? (yield* choose(k, label, gfp.name, ["succeeds", "fails"])) === 1
     : yield* step(k, label, gfp.name, [], () => false);
   if (failed) {
-    k.allocFailuresLeft--;
+    task.allocFailuresLeft--;
     return null;
   }
-  if (gfp.maySleep) might_sleep(k.current, `${label}(${gfp.flags})`);
+  if (gfp.maySleep) might_sleep(task, `${label}(${gfp.flags})`);
+  // No declared access: the new object's name is the allocating CPU's own (see
+  // slab.ts), so no other step can touch it until it is published.
   const obj = k.slab.create(kind, base);
   k.rt.note(obj.name);
   return obj;

@@ -98,7 +98,7 @@ export function tableName(level: Level, addr: number): string {
 
 /** The access to entry `addr` of `table`. */
 export function entryAccess(table: Table, addr: number, kind: Access["kind"]): Access {
-  return { obj: table.obj.name, part: String(indexOf(table.level, addr)), kind };
+  return { obj: table.obj.name, part: entryPart(table, addr), kind };
 }
 
 /** `PUD@0x0[1]`. */
@@ -106,18 +106,44 @@ export function entryName(table: Table, addr: number): string {
   return `${table.obj.name}[${indexOf(table.level, addr)}]`;
 }
 
+/** The part of `table` that entry `addr` is: its index, as {@linkcode entryAccess} declares. */
+export function entryPart(table: Table, addr: number): string {
+  return String(indexOf(table.level, addr));
+}
+
 /** Reads entry `addr` of `table`, checking the table is still alive. */
 export function readEntry(k: Kernel, table: Table, addr: number): Table | KObject | undefined {
-  k.slab.read(table.obj, entryName(table, addr));
+  k.slab.read(table.obj, entryPart(table, addr), entryName(table, addr));
   return table.entries.get(indexOf(table.level, addr));
 }
 
-/** Present entries of `table` that map part of [addr, end), with the address each starts at. */
+/**
+ * Sets entry `addr` of `table` to `value`, or clears it (`undefined`); `what` says what
+ * is stored, for a store into a detached table.
+ */
+export function writeEntry(
+  k: Kernel,
+  table: Table,
+  addr: number,
+  value: Table | KObject | undefined,
+  what = entryName(table, addr),
+): void {
+  k.slab.write(table.obj, entryPart(table, addr), what);
+  if (value) table.entries.set(indexOf(table.level, addr), value);
+  else table.entries.delete(indexOf(table.level, addr));
+}
+
+/**
+ * Present entries of `table` that map part of [addr, end), with the address each starts
+ * at: a load of the whole table (a walk reads every entry it passes).
+ */
 export function entriesIn(
+  k: Kernel,
   table: Table,
   addr: number,
   end: number,
 ): { addr: number; entry: Table | KObject }[] {
+  k.slab.read(table.obj, undefined, "entries");
   const size = entrySize(table.level);
   const out: { addr: number; entry: Table | KObject }[] = [];
   for (const [index, entry] of [...table.entries].sort((a, b) => a[0] - b[0])) {

@@ -6,7 +6,13 @@
  * has left it; readers that start later are not waited for. `call_rcu()` runs its
  * callback after such a grace period, on its own thread (shown in the `RCU` column), so
  * the explorer tries the callback at every point after the grace period ends;
- * `synchronize_rcu()` blocks until one ends.
+ * `synchronize_rcu()` blocks until one ends. A callback thread is named after the task
+ * that queued it and that task's own count, `RCU(CPU1#1)`, so its name does not depend
+ * on which CPU queued first.
+ *
+ * Reader state is one object, `"rcu"`, with a part per task: rcu_read_lock() and
+ * rcu_read_unlock() store to their own task's part, and starting a grace period
+ * (`call_rcu()`, `synchronize_rcu()`) reads all of it.
  *
  * The model gives RCU its weakest guarantee: the grace period waits exactly for the
  * readers present when it starts, and a callback may run the instant it ends. Real RCU
@@ -39,6 +45,7 @@ export function* rcu_read_lock(k: Kernel): Proc {
     undefined,
     [{ obj: READERS, part: task.name, kind: "write" }],
     () => {
+      k.touch(READERS, task.name, "write");
       if (task.rcuDepth++ === 0) task.rcuSection++;
     },
   );
@@ -52,6 +59,7 @@ export function* rcu_read_unlock(k: Kernel): Proc {
     accesses.push({ obj: sectionObj(task.id, task.rcuSection), kind: "release" });
   }
   yield* step(k, "rcu_read_unlock", undefined, accesses, () => {
+    k.touch(READERS, task.name, "write");
     if (task.rcuDepth === 0) {
       throw new Violation(
         "rcu-imbalance",
@@ -64,6 +72,7 @@ export function* rcu_read_unlock(k: Kernel): Proc {
 
 /** The read-side sections in progress now: the ones a new grace period waits for. */
 function readersNow(k: Kernel): { cpu: number; section: number; name: string }[] {
+  k.touch(READERS, undefined, "read");
   return k.tasks.filter((t) => t.rcuDepth > 0).map((t) => ({
     cpu: t.id,
     section: t.rcuSection,
@@ -89,7 +98,8 @@ export function* call_rcu(
 ): Proc {
   yield* step(k, "call_rcu", `${label}(${detail})`, [{ obj: READERS, kind: "read" }], () => {
     const waitFor = readersNow(k);
-    const name = `rcu_callback${k.nextSerial("rcu_callback")}`;
+    const queuer = k.current;
+    const name = `RCU(${queuer.name}#${queuer.nextSerial("call_rcu")})`;
     k.rt.spawn({
       name,
       column: "RCU",

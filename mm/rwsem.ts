@@ -132,6 +132,33 @@ export function* up_read(k: Kernel, sem: RwSem, label = "up_read"): Proc {
   });
 }
 
+/**
+ * downgrade_write(): the writer becomes a reader without letting a writer in between.
+ * Readers blocked behind it may then enter (unless a writer waits, see the module
+ * comment: the model serves no reader ahead of a waiting writer).
+ *
+ * Declared as a `release`: like up_write() it ends the exclusive hold, which no
+ * acquisition can be enabled together with; the up_read() that ends the shared hold
+ * it turns into is a `release-shared`.
+ *
+ * Follows: kernel/locking/rwsem.c `downgrade_write()` → `__downgrade_write()`, which
+ * wakes the readers at the head of the wait queue (`rwsem_downgrade_wake()`), Linux 5.18.
+ */
+export function* downgrade_write(k: Kernel, sem: RwSem, label = "downgrade_write"): Proc {
+  yield* step(k, label, sem.label, [sem.access("release")], () => {
+    touch(k, sem, undefined);
+    const me = k.rt.current;
+    if (sem.writer !== me) {
+      throw new Violation(
+        "lock-imbalance",
+        `${k.where()} downgrades ${sem.label}, which it does not hold for writing`,
+      );
+    }
+    sem.writer = undefined;
+    sem.readers.push(me);
+  });
+}
+
 /** up_write(). */
 export function* up_write(k: Kernel, sem: RwSem, label = "up_write"): Proc {
   yield* step(k, label, sem.label, [sem.access("release")], () => {

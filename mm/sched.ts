@@ -12,10 +12,25 @@
 
 import { Violation } from "../explore/mod.ts";
 
-/** What a simulated CPU (or RCU callback) holds. */
+/**
+ * What a simulated CPU (or RCU callback) holds.
+ *
+ * Everything here is written only by the task itself. Its RCU depth and section are
+ * also read by other CPUs (a grace period starting) and so are declared, as the
+ * `"rcu"` object's part named after the task, by the steps that change them; the
+ * task's own reads of its own fields (`might_sleep()`, the failure budget) need no
+ * declaration: a read races only with another thread's store, and there is none.
+ */
 export class Task {
   readonly id: number;
   readonly name: string;
+  /**
+   * GFP_NOWAIT failures this task may still see. Per task, not per execution: a shared
+   * budget would let one CPU's failure decide whether another CPU's allocation offers
+   * the choice to fail, a dependency between steps that no declaration can carry (the
+   * alternatives of a step are fixed when it is announced).
+   */
+  allocFailuresLeft: number;
   /** rcu_read_lock() nesting depth. */
   rcuDepth = 0;
   /** Counts this task's outermost RCU read-side sections; names the current one. */
@@ -25,9 +40,22 @@ export class Task {
   /** Sleeping locks held (rwsems), for the end-of-execution check. */
   readonly sleepingLocks: string[] = [];
 
-  constructor(id: number, name: string) {
+  readonly #serials = new Map<string, number>();
+
+  constructor(id: number, name: string, allocFailures = 0) {
     this.id = id;
     this.name = name;
+    this.allocFailuresLeft = allocFailures;
+  }
+
+  /**
+   * 1, 2, 3... per `kind`, counted by this task alone: names built from it (an RCU
+   * callback's) do not depend on how other tasks' steps are ordered.
+   */
+  nextSerial(kind: string): number {
+    const n = (this.#serials.get(kind) ?? 0) + 1;
+    this.#serials.set(kind, n);
+    return n;
   }
 
   get inAtomic(): boolean {

@@ -8,6 +8,23 @@
  * happens, with the object's history (who allocated, unlinked and freed it, at which
  * step).
  *
+ * Every load and store also goes to the explorer ({@linkcode SlabContext.touch}), with
+ * the part of the object it touches: the part a step declares for it (a table entry's
+ * index, a VMA field such as `"vm_flags"`, a lock's name), or none for the whole object.
+ * A free or an unlink is a store to the whole object. A step that touches what it did
+ * not declare ends the execution, so the declarations the search relies on cannot lie.
+ *
+ * Names. An object's name is how the explorer tells objects apart across executions,
+ * so it must not depend on the order of independent steps. Set-up objects get their
+ * base name (`PUD@0x0`; a base reused during set-up gets `#2`, `#3`, in set-up order,
+ * which is fixed). An object created while the CPUs run is named after its creating
+ * thread and how many objects of that base name the thread created before: the n-th
+ * one `base#CPU1` (n = 1) or `base#CPU1.n`. The one exception keeps the common traces
+ * readable: the first object of a base name created by the program's first thread
+ * (CPU0) is just `base`, unless set-up already took it. So when CPU0 and CPU1 both
+ * allocate the PMD for one address, CPU0's is `PMD@0x40000000` and CPU1's is
+ * `PMD@0x40000000#CPU1` whichever allocates first.
+ *
  * Follows: mm/slab_common.c (kmem_cache_alloc/free), mm/kasan/ (use-after-free
  * reports), Linux 5.18. Left out: object contents beyond the fields the model needs,
  * allocator caches, memory ordering (every store is immediately visible: the model is
@@ -35,31 +52,73 @@ export interface KObject {
 
 const TABLE_KINDS: readonly ObjKind[] = ["pgd", "p4d", "pud", "pmd", "pte"];
 
-/** The objects of one execution. `where` says who is acting, for histories. */
+/** What the slab needs from the machine it is part of. */
+export interface SlabContext {
+  /** Who is acting, for histories: `"CPU0 in pmd_alloc (step 7)"`, or `"setup"`. */
+  where(): string;
+  /** The thread creating objects now (its id and name), or undefined during set-up. */
+  creator(): { readonly id: number; readonly name: string } | undefined;
+  /** Reports a load or store to the explorer, which checks the running step declared it. */
+  touch(obj: string, part: string | undefined, kind: "read" | "write"): void;
+}
+
+/** The objects of one execution. */
 export class Slab {
   readonly objects = new Map<string, KObject>();
-  readonly #where: () => string;
+  readonly #context: SlabContext;
+  /** Set-up names, which objects created while the CPUs run never take. */
+  readonly #setup = new Set<string>();
+  /** `thread name + base` → objects of that base the thread has created. */
+  readonly #created = new Map<string, number>();
 
-  constructor(where: () => string) {
-    this.#where = where;
+  constructor(context: SlabContext) {
+    this.#context = context;
   }
 
-  /** Allocates an object named `base`, made unique by a `#n` suffix when reused. */
+  /**
+   * Allocates an object named after `base`, as the module comment says: by the
+   * creating thread and its own count, so that the name is the same whichever CPU
+   * allocates first.
+   */
   create(kind: ObjKind, base: string): KObject {
-    let name = base;
-    for (let n = 2; this.objects.has(name); n++) name = `${base}#${n}`;
+    const name = this.#nameFor(base);
+    // Only a set-up base that looks like a run-time name (`X#CPU1`) could collide.
+    if (this.objects.has(name)) throw new Error(`object name ${name} is taken`);
     const obj: KObject = { name, kind, state: "live", history: [`allocated by ${this.#where()}`] };
     this.objects.set(name, obj);
     return obj;
   }
 
-  /** A load from `obj`; `what` names the field, e.g. `"pud[1]"`. */
-  read(obj: KObject, what: string): void {
+  #nameFor(base: string): string {
+    const creator = this.#context.creator();
+    if (!creator) {
+      let name = base;
+      for (let n = 2; this.#setup.has(name); n++) name = `${base}#${n}`;
+      this.#setup.add(name);
+      return name;
+    }
+    const key = `${creator.name} ${base}`;
+    const n = (this.#created.get(key) ?? 0) + 1;
+    this.#created.set(key, n);
+    if (n === 1 && creator.id === 0 && !this.#setup.has(base)) return base;
+    return n === 1 ? `${base}#${creator.name}` : `${base}#${creator.name}.${n}`;
+  }
+
+  /**
+   * A load from `part` of `obj` (undefined: the whole object); `what` names it in
+   * messages, e.g. `"PUD@0x0[1]"`.
+   */
+  read(obj: KObject, part: string | undefined, what: string = part ?? "entries"): void {
+    this.#context.touch(obj.name, part, "read");
     if (obj.state === "freed") this.#useAfterFree(obj, `reads ${what}`);
   }
 
-  /** A store into `obj`. Storing into a detached page table loses the store. */
-  write(obj: KObject, what: string): void {
+  /**
+   * A store into `part` of `obj` (undefined: the whole object). Storing into a detached
+   * page table loses the store.
+   */
+  write(obj: KObject, part: string | undefined, what: string = part ?? "entries"): void {
+    this.#context.touch(obj.name, part, "write");
     if (obj.state === "freed") this.#useAfterFree(obj, `writes ${what}`);
     if (obj.state === "detached" && TABLE_KINDS.includes(obj.kind)) {
       const unlinked = obj.history.find((h) => h.startsWith("unlinked by "));
@@ -72,15 +131,35 @@ export class Slab {
     }
   }
 
-  /** Unlinks a page table from its parent; it may still be read until freed. */
+  /**
+   * An atomic operation on the lock embedded in `obj` at `part` (taking or releasing a
+   * spinlock): a store to that part, and a use-after-free once `obj` is freed, but not
+   * a store into a detached page table. Unlinking a table keeps it in memory until its
+   * RCU grace period ends, and its lock word stays usable until then: taking the split
+   * PTE lock of a table munmap() has unlinked, and dropping it again when the check
+   * made under it fails, is what the speculative series' `pte_map_lock()` does
+   * (`spin_trylock()`, then `mmap_seq_read_check()`, then `spin_unlock()`), and nothing
+   * that needs keeping is stored. A store to the table's entries under that lock
+   * (set_pte_at()) goes through {@linkcode Slab.write} and is still caught.
+   */
+  lockOp(obj: KObject, part: string, what: string = part): void {
+    this.#context.touch(obj.name, part, "write");
+    if (obj.state === "freed") this.#useAfterFree(obj, `writes ${what}`);
+  }
+
+  /**
+   * Unlinks a page table from its parent; it may still be read until freed. A store to
+   * the whole table: it races with any access to any entry.
+   */
   detach(obj: KObject): void {
-    this.write(obj, "(unlink)");
+    this.write(obj, undefined, "(unlink)");
     obj.state = "detached";
     obj.history.push(`unlinked by ${this.#where()}`);
   }
 
-  /** Frees `obj`. */
+  /** Frees `obj`: a store to the whole object. */
   free(obj: KObject): void {
+    this.#context.touch(obj.name, undefined, "write");
     if (obj.state === "freed") {
       throw new Violation(
         "double-free",
@@ -90,6 +169,10 @@ export class Slab {
     }
     obj.state = "freed";
     obj.history.push(`freed by ${this.#where()}`);
+  }
+
+  #where(): string {
+    return this.#context.where();
   }
 
   report(obj: KObject): ObjectReport {

@@ -3,7 +3,9 @@
  *
  * A spinlock lives inside an object (the mm, or the page-table page it protects), so
  * taking the lock of a freed page table is a use-after-free, as it is in the kernel.
- * Holding one makes the task atomic: it must not sleep.
+ * Taking or dropping the lock of a page table that is unlinked but not yet freed is
+ * not a store into the table (`Slab.lockOp()`): the table is still memory until its
+ * grace period ends. Holding one makes the task atomic: it must not sleep.
  *
  * Follows: include/linux/spinlock.h, include/linux/mm.h (pte_lockptr(), split PTE
  * ptlocks), Linux 5.18. Left out: the split PMD lock (`pmd_lock()` is modelled as
@@ -25,7 +27,7 @@ export class SpinLock extends Embedded {
 /** spin_lock(): spins until free. */
 export function* spin_lock(k: Kernel, lock: SpinLock): Proc {
   yield* step(k, "spin_lock", lock.label, [lock.access("acquire")], () => {
-    k.slab.write(lock.home, lock.name);
+    k.slab.lockOp(lock.home, lock.name);
     lock.holder = k.rt.current;
     k.current.spinlocks.push(lock.label);
   }, {
@@ -37,10 +39,31 @@ export function* spin_lock(k: Kernel, lock: SpinLock): Proc {
   });
 }
 
+/**
+ * spin_trylock(): takes the lock if it is free and returns true, else returns false at
+ * once. Declared as a `write`, like down_read_trylock(): whether it succeeds depends on
+ * whether it comes before or after another CPU's spin_lock() or spin_unlock().
+ *
+ * Follows: include/linux/spinlock.h `spin_trylock()`, Linux 5.18; used by the
+ * speculative page fault series' `pte_map_lock()`, which must not spin (see mm/spf.ts).
+ */
+export function* spin_trylock(k: Kernel, lock: SpinLock): Proc<boolean> {
+  return yield* step(k, "spin_trylock", lock.label, [lock.access("write")], () => {
+    k.slab.lockOp(lock.home, lock.name);
+    const ok = lock.holder === undefined;
+    if (ok) {
+      lock.holder = k.rt.current;
+      k.current.spinlocks.push(lock.label);
+    }
+    k.rt.note(ok ? "acquired" : "failed");
+    return ok;
+  });
+}
+
 /** spin_unlock(). */
 export function* spin_unlock(k: Kernel, lock: SpinLock): Proc {
   yield* step(k, "spin_unlock", lock.label, [lock.access("release")], () => {
-    k.slab.write(lock.home, lock.name);
+    k.slab.lockOp(lock.home, lock.name);
     lock.holder = undefined;
     const held = k.current.spinlocks;
     held.splice(held.lastIndexOf(lock.label), 1);

@@ -86,4 +86,15 @@ export const scenarios: readonly Scenario[] = [
     bounds: NO_FAILURES,
     layout: "the range is mapped again, so a stale fault would land in the new VMA",
   },
+  {
+    name: "fault-vs-munmap-pte-present",
+    question:
+      "Can a fault in A race with munmap(A) when every table the fault needs already exists?",
+    vmas: [A, REST],
+    prefault: [A[0], GiB + PAGE],
+    cpus: [[{ op: "fault", addr: GiB }], [{ op: "munmap", start: A[0], end: A[1] }]],
+    bounds: NO_FAILURES,
+    layout: "fault-vs-munmap with the page next to the fault's mapped: its PMD and PTE " +
+      "tables exist, so a fault that only walks existing tables runs against the teardown",
+  },
 ];

@@ -6,3 +6,4 @@
 
 export * from "./scenario.ts";
 export * from "./library.ts";
+export * from "./validate.ts";

@@ -7,9 +7,10 @@
  * @module
  */
 
-import type { ProgramFactory } from "../explore/mod.ts";
+import type { Proc, ProgramFactory, StepRequest } from "../explore/mod.ts";
 import { type Bounds, check_mm, Kernel, mm_alloc, setupFault, setupVma } from "../mm/mod.ts";
 import type { Strategy } from "../strategies/strategy.ts";
+import { validateScenario } from "./validate.ts";
 
 /** What one CPU does, in order. */
 export type Op =
@@ -34,9 +35,55 @@ export interface Scenario {
   readonly layout: string;
 }
 
-/** The program that runs `scenario` with `strategy`'s locking. */
-export function program(strategy: Strategy, scenario: Scenario): ProgramFactory {
+/**
+ * Watches a program's CPUs step by step, for a caller that must know where a run is
+ * even when it never comes back: the worker pool publishes the last step each pair
+ * took, so that a strategy stuck in a loop that never yields can be named, step and
+ * all, after the worker is stopped.
+ */
+export interface StepWatch {
+  /** A new execution starts (the program factory ran). */
+  execution(): void;
+  /**
+   * CPU `cpu` runs the `index`-th operation of its list: `request` is the step that
+   * runs now (the thread was resumed to take it), or undefined for the code before the
+   * operation's first step.
+   */
+  step(cpu: number, index: number, request: StepRequest | undefined): void;
+}
+
+/** `proc`, delegated step by step as `yield*` would, telling `watch` each step it takes. */
+function* watched<T>(
+  proc: Proc<T>,
+  cpu: number,
+  index: number,
+  watch: StepWatch,
+): Proc<T> {
+  watch.step(cpu, index, undefined);
+  let next = proc.next(0);
+  while (!next.done) {
+    const request = next.value;
+    const choice: number = yield request;
+    // Resumed: the scheduler chose this step, and the code after its yield runs now.
+    watch.step(cpu, index, request);
+    next = proc.next(choice);
+  }
+  return next.value;
+}
+
+/**
+ * The program that runs `scenario` with `strategy`'s locking. Throws if the scenario is
+ * malformed (see {@linkcode validateScenario}). With `watch`, every step each CPU takes
+ * is reported to it (which costs a little per step; without it, nothing).
+ */
+export function program(
+  strategy: Strategy,
+  scenario: Scenario,
+  watch?: StepWatch,
+): ProgramFactory {
+  validateScenario(scenario);
   return (rt) => {
+    watch?.execution();
     const k = new Kernel(rt, scenario.bounds);
     const mm = mm_alloc(k);
     for (const [start, end] of scenario.vmas) setupVma(k, mm, start, end);
@@ -45,10 +92,14 @@ export function program(strategy: Strategy, scenario: Scenario): ProgramFactory 
       threads: scenario.cpus.map((ops, cpu) => ({
         name: `CPU${cpu}`,
         body: function* () {
-          for (const op of ops) {
-            if (op.op === "fault") yield* strategy.fault(k, mm, op.addr);
-            else if (op.op === "munmap") yield* strategy.munmap(k, mm, op.start, op.end);
-            else yield* strategy.mmap(k, mm, op.start, op.end);
+          for (const [index, op] of ops.entries()) {
+            const proc: Proc<unknown> = op.op === "fault"
+              ? strategy.fault(k, mm, op.addr)
+              : op.op === "munmap"
+              ? strategy.munmap(k, mm, op.start, op.end)
+              : strategy.mmap(k, mm, op.start, op.end);
+            if (watch) yield* watched(proc, cpu, index, watch);
+            else yield* proc;
           }
         },
       })),

@@ -5,12 +5,20 @@
  * counterexample, and the CSS and JS they use, into `_site/`. Everything is local: the
  * site works from disk, offline.
  *
+ * A note that fails stops the build (`deno task site` exits 1, before the matrix runs
+ * and before anything is written): the site publishes the notes as checked, so a
+ * failing one must not go out unnoticed. `--allow-failing-notes` builds anyway and
+ * says on every page which notes failed. An empty note is an error naming its file.
+ *
+ *     deno task site [--allow-failing-notes] [--docs DIR] [--out DIR]
+ *
  * @module
  */
 
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type MatrixCell, runMatrix, scenarios, strategies, type Trace } from "../mod.ts";
+import { parseArgs } from "node:util";
+import { type MatrixCell, runMatrixInWorkers, scenarios, strategies, type Trace } from "../mod.ts";
 import { type BlockOutcome, type DocOutcome, parseDoc, ROOT, runDocs } from "../literate/mod.ts";
 import {
   type BlockView,
@@ -36,6 +44,36 @@ export interface BuildOptions {
   readonly matrix?: readonly MatrixCell[];
   /** Progress lines (the command line prints them on stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Build even when a note fails, and say so on every page. Default false: a failing
+   * note throws {@linkcode FailingNotes} before the matrix runs and before anything is
+   * written.
+   */
+  readonly allowFailingNotes?: boolean;
+}
+
+/** A note without content: a mistake (a file created and forgotten), not a page. */
+export class EmptyNote extends Error {
+  constructor(readonly path: string) {
+    super(`${path}: the note is empty (a note needs at least a "# Title" line)`);
+    this.name = "EmptyNote";
+  }
+}
+
+/** The notes failed, and the build was not allowed to go on with them. */
+export class FailingNotes extends Error {
+  /** The failing notes' paths. */
+  readonly paths: readonly string[];
+  constructor(paths: readonly string[]) {
+    super(
+      `${paths.length === 1 ? "a note fails" : `${paths.length} notes fail`}: ${
+        paths.join(", ")
+      }; the site is not built (run their tests: deno test -A tests/docs_test.ts; ` +
+        `or build anyway with --allow-failing-notes)`,
+    );
+    this.name = "FailingNotes";
+    this.paths = paths;
+  }
 }
 
 /** What {@linkcode buildSite} wrote. */
@@ -76,7 +114,10 @@ async function readNotes(docsDir: string) {
     const full = join(docsDir, name);
     const rel = relative(ROOT_DIR, full);
     const path = rel.startsWith("..") || isAbsolute(rel) ? full : rel;
-    return { name, page: parseDoc(await Deno.readTextFile(full), path) };
+    const text = await Deno.readTextFile(full);
+    // An empty note would become a page without a title or a word: a mistake, not a note.
+    if (text.trim() === "") throw new EmptyNote(path);
+    return { name, page: parseDoc(text, path) };
   }));
 }
 
@@ -212,10 +253,14 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
     `notes: ${notes.length} run in ${Math.round(performance.now() - t)} ms` +
       (failedBlocks ? `, ${failedBlocks} blocks failed or skipped` : ""),
   );
+  const failing = outcomes.filter((o) => !o.passed);
+  if (failing.length > 0 && !options.allowFailingNotes) {
+    throw new FailingNotes(failing.map((o) => o.page.path));
+  }
 
-  // The matrix.
+  // The matrix, in workers (a pair stuck in a loop is stopped and shown as an error).
   t = performance.now();
-  const cells = options.matrix ?? runMatrix({
+  const cells = options.matrix ?? await runMatrixInWorkers({
     onPair: (s, w, i, n) => log(`matrix: ${i + 1}/${n} ${s} × ${w}`),
   });
   if (!options.matrix) {
@@ -234,9 +279,13 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   const titleOf = (name: string) =>
     name === "index.md" ? "Introduction" : notes.find((n) => n.name === name)!.page.title;
   const nav: NavNote[] = order.map((name) => ({ href: noteHref.get(name)!, title: titleOf(name) }));
+  // With --allow-failing-notes: the failing notes, named at the top of every page.
+  const failingNames = new Set(notes.filter((_, i) => !outcomes[i].passed).map((n) => n.name));
+  const failingNav = nav.filter((_, i) => failingNames.has(order[i]));
   const ctx: SiteContext = {
     notes: nav,
     builtAt: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    ...(failingNav.length > 0 ? { failingNotes: failingNav } : {}),
   };
   const noteOf = (strategy: string) => noteHref.get(`${strategy}.md`);
 
@@ -252,7 +301,8 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   const cellTrace = new Map<object, string>();
   for (const cell of cells) {
     const ce = cell.counterexample;
-    if (!ce) continue;
+    // A pair stopped at its time limit has no trace to show: its cell says why.
+    if (!ce || ce.trace.steps.length === 0) continue;
     const key = traceKey(ce.kind, ce.schedule, ce.trace);
     let entry = traces.get(key);
     if (!entry) {
@@ -365,11 +415,54 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   return { outDir, pages: pages.sort(), warnings, notes: outcomes };
 }
 
-if (import.meta.main) {
+/**
+ * `deno task site [--allow-failing-notes] [--docs DIR] [--out DIR]`: builds the site and
+ * returns the exit code: 0 built, 1 a note fails or is empty (nothing written), 2 bad
+ * usage.
+ */
+export async function siteMain(
+  args: readonly string[],
+  log: (line: string) => void = (line) => console.error(line),
+  out: (line: string) => void = (line) => console.log(line),
+): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        "allow-failing-notes": { type: "boolean" },
+        docs: { type: "string" },
+        out: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    log(`site: ${e instanceof Error ? e.message : String(e)}`);
+    log("usage: deno task site [--allow-failing-notes] [--docs DIR] [--out DIR]");
+    return 2;
+  }
   const started = performance.now();
-  const result = await buildSite({ log: (line) => console.error(line) });
-  console.error(
-    `site: ${result.pages.length} pages in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  let result: BuildResult;
+  try {
+    result = await buildSite({
+      log,
+      allowFailingNotes: values["allow-failing-notes"] === true,
+      ...(values.docs !== undefined ? { docsDir: values.docs } : {}),
+      ...(values.out !== undefined ? { outDir: values.out } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof FailingNotes || e instanceof EmptyNote)) throw e;
+    log(`site: ${e.message}`);
+    return 1;
+  }
+  const failed = result.notes.filter((n) => !n.passed).map((n) => n.page.path);
+  log(
+    `site: ${result.pages.length} pages in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+      (failed.length ? `, built with failing notes: ${failed.join(", ")}` : ""),
   );
-  console.log(join(result.outDir, "index.html"));
+  out(join(result.outDir, "index.html"));
+  return 0;
 }
+
+if (import.meta.main) Deno.exit(await siteMain(Deno.args));

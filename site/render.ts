@@ -155,6 +155,11 @@ export interface SiteContext {
   readonly notes: readonly NavNote[];
   /** When the site was built (shown in the footer; passed in to keep rendering pure). */
   readonly builtAt: string;
+  /**
+   * Notes that failed when the site was built (`--allow-failing-notes`): every page
+   * says so at the top, so that no reader takes a page of this build as checked.
+   */
+  readonly failingNotes?: readonly NavNote[];
 }
 
 /** One page of the site. */
@@ -193,6 +198,12 @@ export function layout(ctx: SiteContext, page: PageSpec): string {
     }>${label}</a>`;
   const title = page.title === "faultline" ? "faultline" : `${page.title} · faultline`;
   const notes = ctx.notes.map((n) => markup`<li>${link(n.href, n.title)}</li>`);
+  const failing = ctx.failingNotes ?? [];
+  const banner = failing.length > 0 &&
+    markup`<p class="failing-notes" role="alert"><strong>Built with failing notes:</strong> ${
+      failing.map((n, i) => markup`${i > 0 ? ", " : ""}<a href="${to(n.href)}">${n.title}</a> ✗`)
+    }. What those notes show was not confirmed by the checker.</p>
+`;
   const scripts = (page.scripts ?? []).map((s) => markup`<script src="${to(s)}"></script>\n`);
   return markup`<!doctype html>
 <html lang="en">
@@ -210,7 +221,7 @@ export function layout(ctx: SiteContext, page: PageSpec): string {
     link("matrix.html", "Verdict matrix")
   }${ctx.notes[0] ? link(ctx.notes[0].href, "Notes") : ""}</nav>
 </header>
-<div class="frame${page.wide ? " wide" : ""}">
+${banner}<div class="frame${page.wide ? " wide" : ""}">
 ${
     !page.wide && markup`<nav class="sidebar" aria-label="Notes">
 <h2>Notes</h2>
@@ -547,10 +558,12 @@ export function matrixTotals(cells: readonly CellView[]): {
 
 function matrixCell(input: MatrixInput, from: string, s: StrategyView, w: ScenarioView): Html {
   const c = input.cells.find((x) => x.strategy === s.name && x.scenario === w.name);
-  if (!c) return markup`<td class="cell missing" data-verdict="none">not run</td>`;
+  if (!c) {
+    return markup`<td class="cell missing" data-verdict="none" data-strategy="${s.name}" data-scenario="${w.name}">not run</td>`;
+  }
   const trace = input.traceOf(c);
   const head = markup`<span class="verdict-word verdict-${c.verdict}">${c.verdict}</span>${
-    c.kind && markup`<span class="kind">${c.kind}</span>`
+    c.kind && markup`<span class="kind">${breakable(c.kind)}</span>`
   }`;
   const declared = c.asExpected
     ? markup`<span class="expect ok" title="as declared by the strategy: ${c.expected}">✓</span>`
@@ -561,7 +574,7 @@ function matrixCell(input: MatrixInput, from: string, s: StrategyView, w: Scenar
     trace ? markup`<a class="cell-link" href="${relativeTo(from, trace)}">${head}</a>` : head
   }<span class="stats">${counted(c.executions, "execution")}, ${
     c.exhaustive ? "exhaustive" : "NOT exhaustive"
-  } ${declared}</span></td>`;
+  }\u00a0${declared}</span></td>`;
 }
 
 /** A hyphenated name that may wrap after its hyphens (long scenario names in a header). */
@@ -573,7 +586,7 @@ function breakable(name: string): Html {
 export function matrixTable(input: MatrixInput, from: string): Html {
   const rowHead = (s: StrategyView) => {
     const note = input.noteOf(s.name);
-    const name = markup`<code>${s.name}</code>`;
+    const name = markup`<code>${breakable(s.name)}</code>`;
     return markup`<th scope="row" data-strategy="${s.name}">${
       note ? markup`<a href="${relativeTo(from, note)}">${name}</a>` : name
     }${s.title && markup`<span class="sub">${s.title}</span>`}</th>`;

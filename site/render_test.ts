@@ -195,7 +195,7 @@ Deno.test("a trace cannot inject markup, and shows every step and object", () =>
   assert.match(page, /<h3><code>PUD@&lt;script&gt;/);
   assert.match(page, /freed by &lt;script&gt;alert\(1\)&lt;\/script&gt;.*\(<a class="step-ref"/);
   // The replay command survives the shell: the quote inside the token is escaped for it.
-  assert.match(page, /deno task cli replay &#39;faultline1:.*&#39;\\&#39;&#39;quoted/);
+  assert.match(page, /\.\/faultline replay &#39;faultline1:.*&#39;\\&#39;&#39;quoted/);
 });
 
 function cellsFor(names: readonly string[], works: readonly string[]): CellView[] {
@@ -254,7 +254,10 @@ Deno.test("the matrix shows every strategy and scenario it is given, each with a
   });
   await t.step("a pair that was not run says so", () => {
     const m = { ...input(strategies, scenarios), cells: [] };
-    assert.match(matrixPage(ctx, m), /<td class="cell missing" data-verdict="none">not run<\/td>/);
+    assert.match(
+      matrixPage(ctx, m),
+      /<td class="cell missing" data-verdict="none" data-strategy="[^"]+" data-scenario="[^"]+">not run<\/td>/,
+    );
   });
 });
 

@@ -79,6 +79,14 @@ export function objectKind(name: string): string {
 }
 
 /**
+ * How the command line is run, as a reader copies it: the wrapper at the root of a
+ * clone, which installs Deno from npm the first time (the command line prints the same
+ * form; `tests/readme_commands_test.ts` checks that the two agree). Not `deno task cli`:
+ * after the README's set-up there is no `deno` on PATH.
+ */
+export const CLI = "./faultline";
+
+/**
  * The shell command that replays a token, quoted for a POSIX shell.
  *
  * @example
@@ -87,12 +95,12 @@ export function objectKind(name: string): string {
  * import { replayCommand } from "./trace_view.ts";
  * assert.equal(
  *   replayCommand("faultline1:rcu-gfp-nowait:fault-vs-munmap:0*8.1*23.0"),
- *   "deno task cli replay 'faultline1:rcu-gfp-nowait:fault-vs-munmap:0*8.1*23.0'",
+ *   "./faultline replay 'faultline1:rcu-gfp-nowait:fault-vs-munmap:0*8.1*23.0'",
  * );
  * ```
  */
 export function replayCommand(token: string): string {
-  return `deno task cli replay ${shellQuote(token)}`;
+  return `${CLI} replay ${shellQuote(token)}`;
 }
 
 /** `text` as one word for a POSIX shell: in single quotes, its own quotes escaped. */
@@ -183,8 +191,9 @@ function commandBox(command: string): Html {
 function replayPanel(input: TracePageInput): Html {
   if (input.token) {
     return markup`<section class="replay"><h2>Replay it</h2>
-<p>The token names the strategy, the scenario and the schedule; this prints the same trace, step for
-step:</p>
+<p>The token names the strategy, the scenario and the schedule; run at the root of a clone of the
+repository, this prints the same trace, step for step (the first run installs Deno from npm under
+<code>tools/</code>):</p>
 ${commandBox(replayCommand(input.token))}
 <p class="token">Token: <code>${input.token}</code></p></section>`;
   }

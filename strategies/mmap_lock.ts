@@ -1,12 +1,27 @@
 /**
  * Strategy 1, the Linux 5.18 baseline: every fault runs under `mmap_read_lock()`,
- * munmap() and mmap() under `mmap_write_lock()`. Page tables are allocated with
- * GFP_KERNEL (faults may sleep), VMAs are freed at once.
+ * mmap() under `mmap_write_lock()`, and munmap() takes `mmap_write_lock()` to take
+ * the VMA out of the tree, then downgrades it to a read lock to tear down the page
+ * tables. Page tables are allocated with GFP_KERNEL (faults may sleep), VMAs are freed
+ * at once.
+ *
+ * The downgrade is 5.18's, mm/mmap.c: munmap(2) calls `__vm_munmap(addr, len, true)`;
+ * `__do_munmap()` runs `if (!detach_vmas_to_be_unmapped(mm, vma, prev, end)) downgrade
+ * = false; if (downgrade) mmap_write_downgrade(mm); unmap_region(mm, vma, prev, start,
+ * end); remove_vma_list(mm, vma); return downgrade ? 1 : 0;`, and `__vm_munmap()`
+ * ends with `mmap_read_unlock(mm)` when it returned 1, `mmap_write_unlock(mm)`
+ * otherwise. `detach_vmas_to_be_unmapped()` refuses the downgrade next to a
+ * VM_GROWSDOWN or VM_GROWSUP VMA ("Such VMAs can change their size under
+ * down_read(mmap_lock) and collide with the VMA we are about to unmap"); the model's
+ * VMAs never grow, so munmap() always downgrades. (The same code is in 4.20 to 5.19:
+ * commit dd2283f2605e, "mm: mmap: zap pages with read mmap_sem in munmap"; 6.1 moved
+ * it into `do_mas_align_munmap()`.) So faults under `mmap_read_lock()` run beside the
+ * teardown, kept out of the range only by the VMA being gone from the tree.
  *
  * Its writer and its fault are also the fallbacks other strategies use.
  *
- * Follows: arch/x86/mm/fault.c `do_user_addr_fault()`, mm/mmap.c `__do_munmap()` and
- * `mmap_region()`, Linux 5.18.
+ * Follows: arch/x86/mm/fault.c `do_user_addr_fault()`, mm/mmap.c `__vm_munmap()`,
+ * `__do_munmap()` and `mmap_region()`, Linux 5.18.
  *
  * @module
  */
@@ -22,6 +37,7 @@ import {
   type Mm,
   mmap_read_lock,
   mmap_read_unlock,
+  mmap_write_downgrade,
   mmap_write_lock,
   mmap_write_unlock,
   unmap_region,
@@ -50,8 +66,10 @@ export function* fault_under_mmap_lock(k: Kernel, mm: Mm, addr: number): Proc<Fa
 }
 
 /**
- * The 5.18 munmap() of a whole VMA, under mmap_write_lock(): take the VMA out of the
- * tree, tear down its page tables, free it with `free`.
+ * The 5.18 munmap() of a whole VMA: under mmap_write_lock(), take the VMA out of the
+ * tree; downgrade to the read lock; tear down its page tables and free it with `free`;
+ * mmap_read_unlock(). With no VMA there, `__do_munmap()` returns 0 and the write lock
+ * is released as it was taken.
  */
 export function* munmap_under_mmap_lock(
   k: Kernel,
@@ -61,12 +79,17 @@ export function* munmap_under_mmap_lock(
 ): Proc {
   yield* mmap_write_lock(k, mm);
   const vma = yield* vma_lookup(k, mm, start, "find_vma");
-  if (vma) {
-    const around = yield* vma_mas_remove(k, mm, vma);
-    yield* unmap_region(k, mm, vma, around);
-    yield* free(k, vma);
+  if (!vma) {
+    yield* mmap_write_unlock(k, mm);
+    return;
   }
-  yield* mmap_write_unlock(k, mm);
+  // detach_vmas_to_be_unmapped(): out of the tree; true, as no neighbour can grow.
+  const around = yield* vma_mas_remove(k, mm, vma);
+  yield* mmap_write_downgrade(k, mm);
+  yield* unmap_region(k, mm, vma, around);
+  // remove_vma_list()
+  yield* free(k, vma);
+  yield* mmap_read_unlock(k, mm);
 }
 
 /** The 5.18 mmap() of a new anonymous VMA, under mmap_write_lock(). */
@@ -89,7 +112,8 @@ export const WRITERS_RCU_FREEING_VMAS: Pick<Strategy, "munmap" | "mmap"> = {
 export const mmapLock: Strategy = {
   name: "mmap-lock",
   title: "mmap_lock (Linux 5.18 baseline)",
-  summary: "faults under mmap_read_lock(); munmap/mmap under mmap_write_lock()",
+  summary:
+    "faults under mmap_read_lock(); mmap under mmap_write_lock(); munmap downgrades it to tear down",
   source: "arch/x86/mm/fault.c and mm/mmap.c, Linux 5.18",
   expected: {
     "fault-vs-munmap": "safe",
@@ -98,6 +122,7 @@ export const mmapLock: Strategy = {
     "fault-alloc-failure": "safe",
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "safe",
+    "fault-vs-munmap-pte-present": "safe",
   },
   fault: fault_under_mmap_lock,
   munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start),

@@ -7,20 +7,30 @@
 import { mmapLock } from "./mmap_lock.ts";
 import { rcuGfpNowait } from "./rcu_gfp_nowait.ts";
 import { vmaRwsem } from "./vma_rwsem.ts";
-import { spfOneRcu } from "./spf_one_rcu.ts";
-import { spfSeqSections } from "./spf_seq_sections.ts";
+import { spfNowaitOneRcu } from "./spf_nowait_one_rcu.ts";
+import { spfNowaitSeqSections } from "./spf_nowait_seq_sections.ts";
+import { spfV2 } from "./spf_v2.ts";
 import { perVmaLock } from "./per_vma_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 export type { Expectation, Strategy } from "./strategy.ts";
-export { mmapLock, perVmaLock, rcuGfpNowait, spfOneRcu, spfSeqSections, vmaRwsem };
+export {
+  mmapLock,
+  perVmaLock,
+  rcuGfpNowait,
+  spfNowaitOneRcu,
+  spfNowaitSeqSections,
+  spfV2,
+  vmaRwsem,
+};
 
 /** All strategies, in the order the matrix shows them. */
 export const strategies: readonly Strategy[] = [
   mmapLock,
   rcuGfpNowait,
   vmaRwsem,
-  spfOneRcu,
-  spfSeqSections,
+  spfNowaitOneRcu,
+  spfNowaitSeqSections,
+  spfV2,
   perVmaLock,
 ];

@@ -1,22 +1,90 @@
 /**
- * Strategy 6: per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan's series), the
- * design the seed mail's "agreed" approach became. Two additions close the holes the
- * explorer finds in strategy 3:
+ * Strategy 7: per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan's series), the
+ * design the seed mail's "agreed" approach became.
  *
- * - a VMA stays write-locked until `mmap_write_unlock()`, not until the writer's
- *   `up_write()`: `vma_start_write()` records `vma->vm_lock_seq = mm->mm_lock_seq`,
- *   and `vma_start_read()` refuses a VMA whose `vm_lock_seq` equals the mm's, checked
- *   before and after `down_read_trylock()`; `vma_end_write_all()` bumps
- *   `mm->mm_lock_seq` to release them all;
- * - after locking, `lock_vma_under_rcu()` checks `vma->detached` and retries the
- *   lookup if the VMA was taken out of the tree.
+ * The fault (arch/x86/mm/fault.c `do_user_addr_fault()`, 6.4): `vma =
+ * lock_vma_under_rcu(mm, address)`; if it returns a VMA, `handle_mm_fault(vma,
+ * address, flags | FAULT_FLAG_VMA_LOCK, regs)` and `vma_end_read(vma)`; if it returns
+ * NULL, or the fault answers VM_FAULT_RETRY, the classic fault under mmap_read_lock().
+ * `lock_vma_under_rcu()` is mm/memory.c's of 6.4, check for check:
+ *
+ *     rcu_read_lock();
+ *     retry:
+ *     vma = mas_walk(&mas);
+ *     if (!vma)
+ *             goto inval;
+ *     // Only anonymous vmas are supported for now
+ *     if (!vma_is_anonymous(vma))
+ *             goto inval;
+ *     // find_mergeable_anon_vma uses adjacent vmas which are not locked
+ *     if (!vma->anon_vma)
+ *             goto inval;
+ *     if (!vma_start_read(vma))
+ *             goto inval;
+ *     if (userfaultfd_armed(vma)) {
+ *             vma_end_read(vma);
+ *             goto inval;
+ *     }
+ *     // Check since vm_start/vm_end might change before we lock the VMA
+ *     if (unlikely(address < vma->vm_start || address >= vma->vm_end)) {
+ *             vma_end_read(vma);
+ *             goto inval;
+ *     }
+ *     // Check if the VMA got isolated after we found it
+ *     if (vma->detached) {
+ *             vma_end_read(vma);
+ *             count_vm_vma_lock_event(VMA_LOCK_MISS);
+ *             // The area was replaced with another one
+ *             goto retry;
+ *     }
+ *     rcu_read_unlock();
+ *     return vma;
+ *     inval:
+ *     rcu_read_unlock();
+ *     count_vm_vma_lock_event(VMA_LOCK_ABORT);
+ *     return NULL;
+ *
+ * (The `anon_vma` test comes before `vma_start_read()` in 6.4; Jann Horn's "mm:
+ * lock_vma_under_rcu() must check vma->anon_vma under vma lock" moved it after, in 6.5.)
+ * `vma_start_read()` checks `vma->vm_lock_seq == mm->mm_lock_seq` before and after
+ * `down_read_trylock()`; `vma_start_write()` waits out the VMA's readers and records
+ * `vm_lock_seq = mm_lock_seq`, which holds until `vma_end_write_all()` increments
+ * `mm_lock_seq` (include/linux/mm.h and include/linux/mmap_lock.h, 6.4).
+ *
+ * In the model every VMA is anonymous and none is registered with userfaultfd, and no
+ * VMA changes its range, so `vma_is_anonymous()`, `userfaultfd_armed()` and the range
+ * test are constant; they are written below as code that says so. `anon_vma` is not
+ * constant: a VMA has one once a page was faulted in (set-up gives it to the VMAs of
+ * prefaulted pages: `A` in every scenario but those where the fault is in `B` or in a
+ * VMA mapped during the run, which go to mmap_lock, as a first fault in a VMA does in
+ * 6.4).
+ *
+ * munmap() is 6.4's `do_vmi_align_munmap()`: under mmap_write_lock(),
+ * `vma_start_write(next)` and `vma_mark_detached(next, true)` for the VMA, the tree
+ * cleared, then, since munmap(2) asks for it and no neighbour can grow,
+ * `mmap_write_downgrade(mm)`, which in 6.4 is `vma_end_write_all(mm);
+ * downgrade_write(&mm->mmap_lock);`, then `unmap_region(..., !downgrade)` ("We can free
+ * page tables without write-locking mmap_lock because VMAs were isolated before we
+ * downgraded mmap_lock", as the comment there reads from Suren Baghdasaryan's "[PATCH
+ * v2 5/6] mm: introduce mod_vm_flags_nolock and use it in untrack_pfn", 2023-01-25),
+ * `remove_mt()` (the VMA freed by `call_rcu()`: `vm_area_free()` in kernel/fork.c with
+ * CONFIG_PER_VMA_LOCK), and `mmap_read_unlock()` in `__vm_munmap()`. So the page
+ * tables are torn down with the VMA no longer write-locked, and only `vma->detached`
+ * keeps a fault that found the VMA before it left the tree from using it. mmap() bumps
+ * `mm_lock_seq` on the way out (`mmap_write_unlock()`).
  *
  * Follows: mm/memory.c `lock_vma_under_rcu()`, include/linux/mm.h `vma_start_read()`,
- * `vma_start_write()`, `vma_end_read()`, mm/mmap.c `do_vmi_align_munmap()`,
- * kernel/fork.c `vm_area_free()` (call_rcu), arch/x86/mm/fault.c, Linux 6.4. Left
- * out: the `anon_vma` and userfaultfd checks of `lock_vma_under_rcu()` (the model's
- * VMAs are anonymous with no userfaultfd), the separately allocated `vm_lock`
- * (modelled inside the VMA, freed with it).
+ * `vma_start_write()`, `vma_end_read()`, `vma_mark_detached()`,
+ * include/linux/mmap_lock.h `mmap_write_downgrade()`, mm/mmap.c
+ * `do_vmi_align_munmap()`, `__vm_munmap()`, kernel/fork.c `vm_area_free()`,
+ * arch/x86/mm/fault.c, Linux 6.4 (read from a 6.4.0 tree and from the series' mails).
+ * Left out: the separately allocated `vm_lock` (modelled inside the VMA, freed with
+ * it), the RCU section inside `vma_end_read()` (the model's up_read() is one step),
+ * `vm_lock_seq` overflow.
+ *
+ * The pieces a variant would change are exported: the checks of `lock_vma_under_rcu()`
+ * ({@linkcode LockVmaChecks}), the fault built on any lock function
+ * ({@linkcode faultWithVmaLock}), and munmap() with or without the downgrade.
  *
  * @module
  */
@@ -29,6 +97,8 @@ import {
   handle_mm_fault,
   type Kernel,
   type Mm,
+  mmap_read_unlock,
+  mmap_write_downgrade,
   mmap_write_lock,
   mmap_write_unlock,
   rcu_read_lock,
@@ -47,65 +117,156 @@ import {
 import { fault_under_mmap_lock, SLEEPING_ALLOCATIONS } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
-/** Whether `vma` is write-locked: `vma->vm_lock_seq == mm->mm_lock_seq`. */
-function* isWriteLocked(k: Kernel, mm: Mm, vma: Vma, label: string): Proc<boolean> {
+/**
+ * `__is_vma_write_locked()` / the tests in `vma_start_read()`: whether
+ * `vma->vm_lock_seq == mm->mm_lock_seq`.
+ */
+export function* isWriteLocked(k: Kernel, mm: Mm, vma: Vma, label: string): Proc<boolean> {
   return yield* step(k, label, `${vma.obj.name}->vm_lock_seq == mm->mm_lock_seq?`, [
     { obj: vma.obj.name, part: "vm_lock_seq", kind: "read" },
     { obj: mm.obj.name, part: "mm_lock_seq", kind: "read" },
   ], () => {
     k.slab.read(vma.obj, "vm_lock_seq");
+    k.slab.read(mm.obj, "mm_lock_seq");
     const locked = vma.vm_lock_seq === mm.mm_lock_seq;
     k.rt.note(locked ? "write-locked" : "not locked");
     return locked;
   });
 }
 
-/** `vma_start_read()`. */
-function* vma_start_read(k: Kernel, mm: Mm, vma: Vma): Proc<boolean> {
+/** `vma_start_read()`: check, trylock, check again. */
+export function* vma_start_read(k: Kernel, mm: Mm, vma: Vma): Proc<boolean> {
+  // "Check before locking. A race might cause false locked result."
   if (yield* isWriteLocked(k, mm, vma, "vma_start_read")) return false;
   if (!(yield* down_read_trylock(k, vma.sem))) return false;
+  // "False unlocked result is impossible because we modify and check vma->vm_lock_seq
+  // under vma->vm_lock protection and mm->mm_lock_seq modification invalidates all
+  // existing locks."
   if (yield* isWriteLocked(k, mm, vma, "vma_start_read")) {
-    yield* up_read(k, vma.sem, "vma_end_read");
+    yield* vma_end_read(k, vma);
     return false;
   }
   return true;
 }
 
-/** `lock_vma_under_rcu()`: a read-locked VMA containing `addr`, or undefined. */
-function* lock_vma_under_rcu(k: Kernel, mm: Mm, addr: number): Proc<Vma | undefined> {
+/** `vma_end_read()`: `up_read(&vma->vm_lock->lock)`. */
+export function* vma_end_read(k: Kernel, vma: Vma): Proc {
+  yield* up_read(k, vma.sem, "vma_end_read");
+}
+
+/** `vma_is_anonymous()`: `!vma->vm_ops`. Every VMA of the model is anonymous. */
+export function vma_is_anonymous(_vma: Vma): boolean {
+  return true;
+}
+
+/** `userfaultfd_armed()`: `vma->vm_flags & __VM_UFFD_FLAGS`. No VMA of the model is. */
+export function userfaultfd_armed(_vma: Vma): boolean {
+  return false;
+}
+
+/** `vma->anon_vma`, loaded by lock_vma_under_rcu(): set by a VMA's first fault. */
+export function* hasAnonVma(k: Kernel, vma: Vma): Proc<boolean> {
+  return yield* step(k, "lock_vma_under_rcu", `${vma.obj.name}->anon_vma?`, [
+    { obj: vma.obj.name, part: "anon_vma", kind: "read" },
+  ], () => {
+    k.slab.read(vma.obj, "anon_vma");
+    k.rt.note(vma.anon_vma ? "set" : "none: mmap_lock");
+    return vma.anon_vma;
+  });
+}
+
+/** `vma->detached`, loaded by lock_vma_under_rcu() once the VMA is locked. */
+export function* isDetached(k: Kernel, vma: Vma): Proc<boolean> {
+  return yield* step(k, "lock_vma_under_rcu", `${vma.obj.name}->detached?`, [
+    { obj: vma.obj.name, part: "detached", kind: "read" },
+  ], () => {
+    k.slab.read(vma.obj, "detached");
+    k.rt.note(vma.detached ? "detached: retry" : "attached");
+    return vma.detached;
+  });
+}
+
+/** Which of 6.4's non-constant checks a `lock_vma_under_rcu()` makes (all, in 6.4). */
+export interface LockVmaChecks {
+  /** `vma_start_read()`'s `vm_lock_seq == mm_lock_seq` tests, before and after the trylock. */
+  readonly seq: boolean;
+  /** `if (!vma->anon_vma) goto inval;` */
+  readonly anonVma: boolean;
+  /** `if (vma->detached) { vma_end_read(vma); goto retry; }` */
+  readonly detached: boolean;
+}
+
+/** Linux 6.4. */
+export const LINUX_6_4_CHECKS: LockVmaChecks = { seq: true, anonVma: true, detached: true };
+
+/**
+ * `lock_vma_under_rcu()` as in 6.4, making the checks in `checks`: a read-locked VMA
+ * containing `address`, or undefined (`inval`: take mmap_lock).
+ */
+export function* lock_vma_under_rcu(
+  k: Kernel,
+  mm: Mm,
+  address: number,
+  checks: LockVmaChecks = LINUX_6_4_CHECKS,
+): Proc<Vma | undefined> {
   yield* rcu_read_lock(k);
   for (;;) {
-    const vma = yield* vma_lookup(k, mm, addr, "mas_walk");
-    if (!vma || !(yield* vma_start_read(k, mm, vma))) break;
-    const detached = yield* step(k, "lock_vma_under_rcu", `${vma.obj.name}->detached?`, [
-      { obj: vma.obj.name, part: "detached", kind: "read" },
-    ], () => {
-      k.slab.read(vma.obj, "detached");
-      k.rt.note(vma.detached ? "detached: retry" : "attached");
-      return vma.detached;
-    });
-    if (!detached) {
-      yield* rcu_read_unlock(k);
-      return vma;
+    const vma = yield* vma_lookup(k, mm, address, "mas_walk");
+    if (!vma) break;
+    // "Only anonymous vmas are supported for now"
+    if (!vma_is_anonymous(vma)) break;
+    // "find_mergeable_anon_vma uses adjacent vmas which are not locked"
+    if (checks.anonVma && !(yield* hasAnonVma(k, vma))) break;
+    const locked = checks.seq
+      ? yield* vma_start_read(k, mm, vma)
+      : yield* down_read_trylock(k, vma.sem);
+    if (!locked) break;
+    // "Due to the possibility of userfault handler dropping mmap_lock, avoid it for
+    // now and fall back to page fault handling under mmap_lock."
+    if (userfaultfd_armed(vma)) {
+      yield* vma_end_read(k, vma);
+      break;
     }
-    yield* up_read(k, vma.sem, "vma_end_read");
+    // "Check since vm_start/vm_end might change before we lock the VMA": no VMA of the
+    // model changes its range, and mas_walk() found this one containing `address`.
+    if (address < vma.start || address >= vma.end) {
+      yield* vma_end_read(k, vma);
+      break;
+    }
+    // "Check if the VMA got isolated after we found it"
+    if (checks.detached && (yield* isDetached(k, vma))) {
+      yield* vma_end_read(k, vma);
+      continue; // "The area was replaced with another one"
+    }
+    yield* rcu_read_unlock(k);
+    return vma;
   }
   yield* rcu_read_unlock(k);
   return undefined;
 }
 
-function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
-  const vma = yield* lock_vma_under_rcu(k, mm, addr);
-  if (vma) {
-    const result = yield* handle_mm_fault(k, mm, vma, addr, SLEEPING_ALLOCATIONS);
-    yield* up_read(k, vma.sem, "vma_end_read");
-    if (result !== "retry") return result;
-  }
-  return yield* fault_under_mmap_lock(k, mm, addr);
+/**
+ * The 6.4 fault over a VMA lock function: lock the VMA, `handle_mm_fault(...,
+ * FAULT_FLAG_VMA_LOCK)`, `vma_end_read()`; the classic fault when there is no VMA to
+ * lock or the fault asks for a retry.
+ */
+export function faultWithVmaLock(
+  lock: (k: Kernel, mm: Mm, address: number) => Proc<Vma | undefined>,
+): Strategy["fault"] {
+  return function* (k: Kernel, mm: Mm, address: number): Proc<FaultResult> {
+    const vma = yield* lock(k, mm, address);
+    if (vma) {
+      // (access_error() is false: a write to a writable VMA.)
+      const result = yield* handle_mm_fault(k, mm, vma, address, SLEEPING_ALLOCATIONS);
+      yield* vma_end_read(k, vma);
+      if (result !== "retry") return result;
+    }
+    return yield* fault_under_mmap_lock(k, mm, address);
+  };
 }
 
-/** `vma_start_write()`: lock the VMA until mmap_write_unlock(). */
-function* vma_start_write(k: Kernel, mm: Mm, vma: Vma): Proc {
+/** `vma_start_write()`: lock the VMA until mmap_write_unlock() or the downgrade. */
+export function* vma_start_write(k: Kernel, mm: Mm, vma: Vma): Proc {
   if (yield* isWriteLocked(k, mm, vma, "vma_start_write")) return;
   yield* down_write(k, vma.sem);
   yield* step(k, "vma_start_write", `${vma.obj.name}->vm_lock_seq = mm->mm_lock_seq`, [
@@ -113,36 +274,59 @@ function* vma_start_write(k: Kernel, mm: Mm, vma: Vma): Proc {
     { obj: mm.obj.name, part: "mm_lock_seq", kind: "read" },
   ], () => {
     k.slab.write(vma.obj, "vm_lock_seq");
+    k.slab.read(mm.obj, "mm_lock_seq");
     vma.vm_lock_seq = mm.mm_lock_seq;
   });
   yield* up_write(k, vma.sem);
 }
 
-function* munmap(k: Kernel, mm: Mm, start: number): Proc {
+/** 6.4's `mmap_write_downgrade()`: `vma_end_write_all(mm); downgrade_write(...)`. */
+export function* mmap_write_downgrade_6_4(k: Kernel, mm: Mm): Proc {
+  yield* vma_end_write_all(k, mm);
+  yield* mmap_write_downgrade(k, mm);
+}
+
+/** 6.4's `mmap_write_unlock()`: `vma_end_write_all(mm); up_write(...)`. */
+export function* mmap_write_unlock_6_4(k: Kernel, mm: Mm): Proc {
+  yield* vma_end_write_all(k, mm);
+  yield* mmap_write_unlock(k, mm);
+}
+
+/**
+ * 6.4's munmap() of a whole VMA (`__vm_munmap()` → `do_vmi_align_munmap()`), with the
+ * downgrade munmap(2) asks for unless `downgrade` is false.
+ */
+export function* munmap_6_4(k: Kernel, mm: Mm, start: number, downgrade = true): Proc {
   yield* mmap_write_lock(k, mm);
   const vma = yield* vma_lookup(k, mm, start, "vma_find");
-  if (vma) {
-    yield* vma_start_write(k, mm, vma);
-    const around = yield* vma_mas_remove(k, mm, vma);
-    yield* unmap_region(k, mm, vma, around);
-    yield* vm_area_free_rcu(k, vma);
+  if (!vma) {
+    yield* mmap_write_unlock_6_4(k, mm);
+    return;
   }
-  yield* vma_end_write_all(k, mm);
-  yield* mmap_write_unlock(k, mm);
+  yield* vma_start_write(k, mm, vma);
+  // vma_mark_detached(next, true), then the tree cleared (vma_iter_clear_gfp()).
+  const around = yield* vma_mas_remove(k, mm, vma);
+  if (downgrade) yield* mmap_write_downgrade_6_4(k, mm);
+  yield* unmap_region(k, mm, vma, around);
+  // remove_mt() → remove_vma() → vm_area_free(): call_rcu().
+  yield* vm_area_free_rcu(k, vma);
+  if (downgrade) yield* mmap_read_unlock(k, mm);
+  else yield* mmap_write_unlock_6_4(k, mm);
 }
 
-function* mmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
+/** 6.4's mmap() of a new anonymous VMA. */
+export function* mmap_6_4(k: Kernel, mm: Mm, start: number, end: number): Proc {
   yield* mmap_write_lock(k, mm);
   yield* vma_mas_store(k, mm, start, end);
-  yield* vma_end_write_all(k, mm);
-  yield* mmap_write_unlock(k, mm);
+  yield* mmap_write_unlock_6_4(k, mm);
 }
 
-/** Strategy 6. */
+/** Strategy 7. */
 export const perVmaLock: Strategy = {
   name: "per-vma-lock",
   title: "Per-VMA locks as merged (Linux 6.4)",
-  summary: "lock_vma_under_rcu(): vm_lock_seq checks around the trylock, detached check, retry",
+  summary:
+    "lock_vma_under_rcu(): anon_vma, vm_lock_seq around the trylock, detached; munmap downgrades",
   source: "Suren Baghdasaryan, per-VMA locks, Linux 6.4 (mm/memory.c lock_vma_under_rcu())",
   expected: {
     "fault-vs-munmap": "safe",
@@ -151,8 +335,9 @@ export const perVmaLock: Strategy = {
     "fault-alloc-failure": "safe",
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "safe",
+    "fault-vs-munmap-pte-present": "safe",
   },
-  fault,
-  munmap: (k, mm, start) => munmap(k, mm, start),
-  mmap,
+  fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),
+  munmap: (k, mm, start) => munmap_6_4(k, mm, start),
+  mmap: mmap_6_4,
 };

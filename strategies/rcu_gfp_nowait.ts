@@ -73,6 +73,7 @@ export const rcuGfpNowait: Strategy = {
     "fault-alloc-failure": "safe",
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "violation:store-into-detached-table",
+    "fault-vs-munmap-pte-present": "violation:store-into-detached-table",
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

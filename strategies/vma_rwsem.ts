@@ -112,6 +112,7 @@ export const vmaRwsem: Strategy = {
     "fault-alloc-failure": "safe",
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "violation:use-after-free",
+    "fault-vs-munmap-pte-present": "violation:stale-pte",
   },
   fault,
   munmap: (k, mm, start) => munmap(k, mm, start),

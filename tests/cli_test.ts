@@ -7,9 +7,23 @@
 
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
-import { type MatrixCell, type Replayed, replayToken, scenarios, strategies } from "../mod.ts";
-import { EXIT, memoryIo } from "../cli/mod.ts";
+import {
+  check,
+  type MatrixCell,
+  mmap_read_lock,
+  type Replayed,
+  replayToken,
+  scenarios,
+  strategies,
+  type Strategy,
+  strategyNamed,
+  vma_lookup,
+} from "../mod.ts";
+import { EXIT, main, memoryIo } from "../cli/mod.ts";
+import { searchOf } from "../cli/args.ts";
+import { formatCheck } from "../cli/explore.ts";
 import { outcomeWord } from "../cli/format.ts";
+import { cellLines, formatMatrix, MATRIX_COLUMNS, shortOutcome } from "../cli/matrix.ts";
 import { ProgressReporter } from "../cli/progress.ts";
 import { replayAsExpected } from "../cli/replay.ts";
 import { runStart } from "../cli/start.ts";
@@ -45,6 +59,8 @@ function traceBlock(text: string): string {
 }
 
 const TOKEN = /^replay token: (faultline1:\S+)$/m;
+/** Michel's race, as the README replays it. */
+const MICHEL = "faultline1:rcu-gfp-nowait:fault-vs-munmap:0*8.1*23.0";
 const PAIRS = strategies.length * scenarios.length;
 
 Deno.test("help: every command has --help, exit 0, and the exit codes are documented", async (t) => {
@@ -52,7 +68,7 @@ Deno.test("help: every command has --help, exit 0, and the exit codes are docume
     for (const args of [["--help"], ["-h"], ["help"]]) {
       const r = await cli(...args);
       assert.equal(r.code, EXIT.ok, args.join(" "));
-      assert.match(r.stdout, /^Usage: deno task cli \[COMMAND\]/m);
+      assert.match(r.stdout, /^Usage: \.\/faultline \[COMMAND\]/m);
       for (const name of ["explore", "replay", "matrix", "list", "help"]) {
         assert.match(r.stdout, new RegExp(`^  ${name} `, "m"), `${name} listed`);
       }
@@ -65,7 +81,7 @@ Deno.test("help: every command has --help, exit 0, and the exit codes are docume
       const [flag, viaHelp] = await Promise.all([cli(name, "--help"), cli("help", name)]);
       for (const r of [flag, viaHelp]) {
         assert.equal(r.code, EXIT.ok);
-        assert.match(r.stdout, new RegExp(`^Usage: deno task cli ${name}\\b`, "m"));
+        assert.match(r.stdout, new RegExp(`^Usage: \\./faultline ${name}\\b`, "m"));
         assert.match(r.stdout, /Exit status/);
       }
       assert.equal(flag.stdout, viaHelp.stdout);
@@ -96,8 +112,15 @@ Deno.test("bad usage: exit 2, nothing on stdout, and the error says what is wron
     ["unknown flag, main job", ["--bogus"], /unknown flag --bogus/],
     ["missing strategy", ["explore", "--scenario", "fault-vs-munmap"], /--strategy is required/],
     ["flag without value", ["explore", ...pair, "--budget"], /--budget needs a value/],
-    ["zero budget", ["explore", ...pair, "--budget", "0"], /--budget needs a whole number/],
-    ["word budget", ["explore", ...pair, "--budget", "ten"], /--budget needs a whole number/],
+    ["zero budget", ["explore", ...pair, "--budget", "0"], /--budget must be a positive integer/],
+    ["word budget", ["explore", ...pair, "--budget", "ten"], /--budget must be a positive integer/],
+    [
+      "negative budget",
+      ["explore", ...pair, "--budget", "-5"],
+      /--budget must be a positive integer, not "-5"/,
+    ],
+    ["negative seed", ["explore", ...pair, "--mode", "random", "--seed", "-1"], /0 or more/],
+    ["narrow width", ["explore", ...pair, "--width", "10"], /--width must be .* at least 40/],
     ["unknown mode", ["explore", ...pair, "--mode", "randm"], /did you mean "random"\?/],
     ["seed without random", ["explore", ...pair, "--seed", "3"], /--seed applies to --mode random/],
     ["repeated flag", ["explore", ...pair, "--strategy", "x"], /--strategy given twice/],
@@ -114,6 +137,17 @@ Deno.test("bad usage: exit 2, nothing on stdout, and the error says what is wron
     ],
     ["bad schedule", ["replay", "faultline1:mmap-lock:fault-vs-munmap:0x"], /bad schedule part/],
     [
+      "junk after the schedule",
+      ["replay", `${MICHEL}junk`],
+      /bad schedule part "0junk"[^]*\n {2}faultline1:\S+\n {53}\^{5} not a decision/,
+    ],
+    [
+      "decisions after the run's end",
+      ["replay", `${MICHEL}.1.0.1`],
+      /the run ends after 32 steps, but the schedule has 35 decisions[^]*\n {55}\^{5} never used/,
+    ],
+    ["a fifth part", ["replay", `${MICHEL}:junk`], /\^{5} a token has four parts/],
+    [
       "schedule that does not fit",
       ["replay", "faultline1:mmap-lock:fault-vs-munmap:7"],
       /bad replay token: schedule diverged at step 1/,
@@ -126,7 +160,7 @@ Deno.test("bad usage: exit 2, nothing on stdout, and the error says what is wron
       assert.equal(r.code, EXIT.usage, r.stderr);
       assert.equal(r.stdout, "");
       assert.match(r.stderr, error);
-      assert.match(r.stderr, /Run 'deno task cli .*--help' for usage/);
+      assert.match(r.stderr, /Run '\.\/faultline .*--help' for usage/);
     });
   }
 });
@@ -149,7 +183,7 @@ Deno.test("explore finds Michel's race; replay of its token prints the same trac
     assert.match(explored.stdout, /^>> +\d+ \| pud_populate /m);
     assert.ok(token?.startsWith("faultline1:rcu-gfp-nowait:fault-vs-munmap:"), "a token");
     assert.ok(
-      explored.stdout.includes(`replay it:    deno task cli replay '${token}'`),
+      explored.stdout.includes(`replay it:    ./faultline replay '${token}'`),
       "the command that replays it",
     );
   });
@@ -195,7 +229,9 @@ Deno.test("explore: a search cut short is never safe, and exits 1 where safe is 
     assert.match(cut.stdout, /^ +not exhaustive: stopped after 1 execution \(--budget 1\)$/m);
     assert.match(cut.stdout, /^verdict: +not-exhaustive: .*does not make it safe$/m);
     assert.doesNotMatch(cut.stdout, /^verdict: +safe/m);
-    assert.match(cut.stdout, /^declared: safe, but found not-exhaustive: UNEXPECTED$/m);
+    assert.match(cut.stdout, /^declared: safe, not confirmed: no violation found, but only an/m);
+    assert.match(cut.stdout, /^ {10}shows safety \(exit 1\)\. Search exhaustively/m);
+    assert.doesNotMatch(cut.stdout, /UNEXPECTED/);
   });
 
   await t.step("--json says the same", () => {
@@ -212,6 +248,72 @@ Deno.test("explore: a search cut short is never safe, and exits 1 where safe is 
     assert.equal(bounded.code, EXIT.unexpected);
     assert.match(bounded.stdout, /the preemption bound 0 cut some schedules/);
   });
+});
+
+Deno.test("traces: --width fits the table and never cuts an outcome; off a terminal, whole", async (t) => {
+  const [plain, full, narrow] = await Promise.all([
+    cli("replay", MICHEL),
+    cli("replay", "--width", "full", MICHEL),
+    cli("replay", "--width", "80", MICHEL),
+  ]);
+  const rows = (text: string) =>
+    traceBlock(text).split("\n").filter((l) => /^(>>| {2}) +\d+ \| /.test(l));
+  // The outcome of each row: what follows the arrow in its one non-empty cell.
+  const outcomes = (text: string) =>
+    rows(text).map((l) => /→ (.*?)\s*(\||$)/.exec(l.split(" | ").slice(1).join(" | "))?.[1]);
+
+  await t.step("stdout not a terminal: the whole trace, as --width full prints it", () => {
+    assert.equal(plain.code, EXIT.ok);
+    assert.equal(plain.stdout, full.stdout);
+    assert.ok(plain.stdout.includes("| free_pud_range p4d_clear(P4D@0x0[0]) → PUD@0x0 unlinked"));
+    assert.doesNotMatch(traceBlock(plain.stdout), /…/);
+  });
+
+  await t.step("--width 80: every row fits, shortened with …, every outcome whole", () => {
+    assert.equal(narrow.code, EXIT.ok);
+    for (const l of rows(narrow.stdout)) assert.ok(l.length <= 80, `${l.length}: ${l}`);
+    assert.match(traceBlock(narrow.stdout), /…/);
+    assert.deepEqual(outcomes(narrow.stdout), outcomes(plain.stdout));
+    assert.equal(rows(narrow.stdout).length, 32);
+  });
+
+  await t.step("stdout a terminal: the terminal's width", async () => {
+    const io = memoryIo({ outColumns: 90 });
+    assert.equal(await main(["replay", MICHEL], io), EXIT.ok);
+    const fitted = rows(io.stdout());
+    assert.equal(fitted.length, 32);
+    for (const l of fitted) assert.ok(l.length <= 90, `${l.length}: ${l}`);
+    assert.deepEqual(outcomes(io.stdout()), outcomes(plain.stdout));
+  });
+});
+
+Deno.test("replay: a schedule that misses the declared violation says so, and exits 0", async () => {
+  const r = await cli("replay", "faultline1:rcu-gfp-nowait:fault-vs-munmap:0");
+  assert.equal(r.code, EXIT.ok, r.stderr);
+  assert.match(r.stdout, /^ending: +no violation, after \d+ steps$/m);
+  assert.match(
+    r.stdout,
+    /^declared: violation:store-into-detached-table; this schedule ends without a violation,\n {10}unlike what the strategy declares/m,
+  );
+  assert.doesNotMatch(r.stdout, /as found/);
+});
+
+Deno.test("a deadlock ending names the thread that finished still holding the lock", () => {
+  // The fault of mmap-lock that forgets mmap_read_unlock(): munmap() then waits forever.
+  const leaky: Strategy = {
+    ...strategyNamed("mmap-lock"),
+    name: "leaky",
+    *fault(k, mm, addr) {
+      yield* mmap_read_lock(k, mm);
+      return (yield* vma_lookup(k, mm, addr)) ? "done" : "sigsegv";
+    },
+  };
+  const c = check(leaky, "fault-vs-munmap");
+  assert.equal(c.outcome, "violation:deadlock");
+  assert.match(
+    formatCheck(c, searchOf({}), 1),
+    /^verdict: +violation: deadlock \(no CPU can go on; CPU0 finished still holding mm->mmap_lock, never releasing it\)$/m,
+  );
 });
 
 Deno.test("matrix --json: one cell per pair, no traces unless --traces", async (t) => {
@@ -255,7 +357,7 @@ Deno.test("matrix --json: one cell per pair, no traces unless --traces", async (
   });
 });
 
-Deno.test("matrix table: a row per strategy, a column per scenario, ! where it differs", async () => {
+Deno.test("matrix table: fits 100 columns, a row per strategy, a column per scenario", async () => {
   const [table, json] = await Promise.all([
     cli("matrix", "--budget", "20"),
     cli("matrix", "--json", "--budget", "20"),
@@ -263,16 +365,37 @@ Deno.test("matrix table: a row per strategy, a column per scenario, ! where it d
   assert.equal(table.code, EXIT.unexpected);
   const cells = JSON.parse(json.stdout) as MatrixCell[];
   const lines = table.stdout.split("\n");
+  for (const line of lines) assert.ok(line.length <= MATRIX_COLUMNS, `too wide: ${line}`);
   const split = (line: string) => line.split(" | ").map((c) => c.trim());
-  assert.deepEqual(split(lines[0]), ["strategy", ...scenarios.map((w) => w.name)]);
+  // The header: the scenario names wrapped after their hyphens, over a few lines.
+  const rule = lines.findIndex((l) => /^-+(-\+-+)+$/.test(l));
+  assert.ok(rule > 0, table.stdout);
+  const heads = lines.slice(0, rule).map(split);
+  assert.equal(heads[0][0], "strategy");
+  assert.deepEqual(
+    scenarios.map((_, j) => heads.map((h) => h[1 + j] ?? "").join("")),
+    scenarios.map((w) => w.name),
+  );
+  // Then two lines per strategy: the outcomes, then the executions.
   for (const [i, s] of strategies.entries()) {
-    const row = split(lines[2 + i]);
-    assert.equal(row[0], s.name);
+    const [outcomes, counts] = [split(lines[rule + 1 + 2 * i]), split(lines[rule + 2 + 2 * i])];
+    // A long name goes on over its row's second line, broken after a hyphen.
+    assert.equal(outcomes[0] + counts[0], s.name);
     for (const [j, w] of scenarios.entries()) {
       const c = cells.find((c) => c.strategy === s.name && c.scenario === w.name)!;
-      const expected = `${c.asExpected ? "" : "! "}${outcomeWord(c.outcome)} ` +
-        `(${c.executions.toLocaleString("en-US")}, ${c.exhaustive ? "exh" : "not exh"})`;
-      assert.equal(row[1 + j], expected, `${s.name} × ${w.name}`);
+      assert.deepEqual([outcomes[1 + j], counts[1 + j]], cellLines(c), `${s.name} × ${w.name}`);
+      assert.equal(counts[1 + j], `(${c.executions.toLocaleString("en-US")})`);
+      assert.ok(
+        outcomes[1 + j].startsWith(c.asExpected ? shortOutcome(c.outcome) : "! "),
+        `${s.name} × ${w.name}: ${outcomes[1 + j]}`,
+      );
+    }
+  }
+  // The legend says what each short form stands for.
+  for (const c of cells) {
+    const short = shortOutcome(c.outcome);
+    if (short !== outcomeWord(c.outcome)) {
+      assert.ok(table.stdout.includes(`${short} = ${outcomeWord(c.outcome)}`), short);
     }
   }
   const unexpected = cells.filter((c) => !c.asExpected).length;
@@ -280,7 +403,26 @@ Deno.test("matrix table: a row per strategy, a column per scenario, ! where it d
     table.stdout,
     new RegExp(`^${PAIRS} pairs: ${PAIRS - unexpected} as expected, ${unexpected} unexpected`, "m"),
   );
-  for (const c of cells.filter((c) => c.token)) assert.ok(table.stdout.includes(c.token!));
+  for (const c of cells.filter((c) => c.token)) {
+    assert.ok(table.stdout.includes(`    ./faultline replay '${c.token}'`), c.token);
+  }
+});
+
+Deno.test("matrix table: a list where the scenarios do not fit across", () => {
+  const cells: MatrixCell[] = Array.from({ length: 9 }, (_, j) => ({
+    strategy: "a-strategy",
+    scenario: `a-rather-long-scenario-name-${j}`,
+    verdict: "safe",
+    outcome: "safe",
+    expected: "safe",
+    asExpected: true,
+    exhaustive: true,
+    executions: 12345,
+    millis: 1,
+  }));
+  const text = formatMatrix(cells, 10);
+  for (const line of text.split("\n")) assert.ok(line.length <= MATRIX_COLUMNS, line);
+  assert.match(text, /^a-strategy\n {2}a-rather-long-scenario-name-0 {2}safe \(12,345\)$/m);
 });
 
 Deno.test("list: every strategy and scenario, one line each", async () => {
@@ -399,7 +541,7 @@ Deno.test("the main job: matrix, then the site, index.html's path last", async (
     assert.equal(built, outDir);
     assert.equal(code, EXIT.unexpected, "a budget of 5 cuts searches short");
     const lines = io.stdout().trimEnd().split("\n");
-    assert.match(lines[0], /^strategy +\| fault-vs-munmap /);
+    assert.match(lines[0], /^strategy +\| fault-vs- +\| /);
     assert.equal(lines.at(-1), resolve(outDir, "index.html"));
     assert.match(io.stdout(), new RegExp(`^${PAIRS} pairs: `, "m"));
   } finally {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { runMatrix } from "../mod.ts";
+import { runMatrixInWorkers } from "../mod.ts";
 
 /** Where the counts live. */
 export const COUNTS_FILE = new URL("./explored_counts.json", import.meta.url);
@@ -23,7 +23,9 @@ export function recordedCounts(): Counts {
 
 if (import.meta.main) {
   const counts: Counts = {};
-  for (const cell of runMatrix()) counts[`${cell.strategy}/${cell.scenario}`] = cell.executions;
+  for (const cell of await runMatrixInWorkers()) {
+    counts[`${cell.strategy}/${cell.scenario}`] = cell.executions;
+  }
   Deno.writeTextFileSync(COUNTS_FILE, JSON.stringify(counts, null, 2) + "\n");
   console.log(`recorded ${Object.keys(counts).length} counts in ${COUNTS_FILE.pathname}`);
 }

@@ -1,9 +1,11 @@
 /**
  * The guide to proposing a strategy, `docs/proposing-a-strategy.md`, followed to the
  * letter: copy the repository, write every `file=` block of the guide into the copy
- * (a `diff` block is a change to the file it names), then run the new note with the
- * note runner as it is, and ask the command line about the new strategy. A step of the
- * guide that stops working fails here, with the step named.
+ * (a `diff` block is a change to the file it names), then follow its step 4 in order:
+ * `task bless`, the command line's commands through `./faultline` (in the copy, with
+ * the Deno of `tools/` linked in), the new files formatted and lint-free, and the new
+ * note run by the note runner as it is. A step of the guide that stops working fails
+ * here, with the step named.
  *
  * @module
  */
@@ -88,11 +90,34 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
-/** The guide's shell commands (`deno ...` lines, comments dropped), as argument lists. */
+/** How the guide runs Deno (the one `npm ci --prefix tools` installs) and the command line. */
+const DENO = "tools/node_modules/.bin/deno";
+const CLI = "./faultline";
+
+/**
+ * The guide's shell commands (comments dropped), as argument lists: `deno` and its
+ * arguments for a `tools/node_modules/.bin/deno ...` line, `./faultline` and its
+ * arguments for a command line one.
+ */
 function commandsOf(blocks: readonly DocBlock[]): string[][] {
   return blocks.filter((b) => b.lang === "sh").flatMap((b) => b.code.split("\n"))
     .map((l) => l.replace(/#.*/, "").trim().split(/\s+/))
-    .filter((words) => words[0] === "deno").map((words) => words.slice(1));
+    .filter((words) => words[0] === DENO || words[0] === CLI)
+    .map((words) => [words[0] === DENO ? "deno" : CLI, ...words.slice(1)]);
+}
+
+/** Runs the command line in the copy as the guide does, through its wrapper. */
+async function faultline(cwd: string, ...args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(`${cwd}/faultline`, {
+    args,
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  const out = decode(stdout);
+  return { code, out, all: `$ ${CLI} ${args.join(" ")}\n${out}\n${decode(stderr)}` };
 }
 
 Deno.test("a contributor who follows the guide gets a new strategy and its note running", async (t) => {
@@ -120,21 +145,33 @@ Deno.test("a contributor who follows the guide gets a new strategy and its note 
   assert.equal(notePath, `docs/${name}.md`, `the note must be named after the strategy`);
   const notePage = parseDoc(note.code, notePath);
   const commands = commandsOf(guide.blocks);
-  const cli = commands.filter((c) => c[0] === "task" && c[1] === "cli");
-  // `matrix` explores every pair, as `bless` does just after: the matrix's verdicts are
-  // checked by the note's own blocks, its counts by bless.
-  const quick = cli.filter((c) => c[2] !== "matrix");
-  assert.ok(quick.some((c) => c[2] === "list"), `${GUIDE} shows no \`deno task cli list\``);
+  const cli = commands.filter((c) => c[0] === CLI).map((c) => c.slice(1));
+  // `matrix` explores every pair, as `bless` does: the matrix's verdicts are checked by
+  // the note's own blocks, its counts by bless. The rest of the deno lines (fmt, check,
+  // lint, the whole test suite) are what CI runs; here only the new files are checked.
+  const quick = cli.filter((c) => c[0] !== "matrix");
+  assert.ok(quick.some((c) => c[0] === "list"), `${GUIDE} shows no \`${CLI} list\``);
+  const bless = commands.findIndex((c) => c.join(" ") === "deno task bless");
+  assert.ok(bless >= 0, `${GUIDE} shows no \`${DENO} task bless\``);
+  const test = commands.findIndex((c) => c.join(" ") === "deno task test");
   assert.ok(
-    commands.some((c) => c.join(" ") === "task bless"),
-    `${GUIDE} shows no \`deno task bless\``,
+    bless < test,
+    `${GUIDE}: \`task bless\` must come before \`task test\`, which needs the counts`,
   );
 
   const copy = await Deno.makeTempDir({ prefix: "faultline-proposing-" });
-  // Each step needs the one before it: stop at the first that fails.
+  // In the guide's order (step 4: bless first, the tests last); each step needs the one
+  // before it: stop at the first that fails.
   const steps: [string, () => Promise<void>][] = [
     ["copy the repository and write the files as the guide shows them", async () => {
-      await copyTree(decodeURIComponent(ROOT.pathname).replace(/\/$/, ""), copy);
+      const root = decodeURIComponent(ROOT.pathname).replace(/\/$/, "");
+      await copyTree(root, copy);
+      // The Deno that `npm ci --prefix tools` installed, for the copy's ./faultline: a
+      // link, not a second install (copyTree leaves node_modules out).
+      const tools = `${root}/tools/node_modules`;
+      if (await Deno.stat(tools).then(() => true, () => false)) {
+        await Deno.symlink(tools, `${copy}/tools/node_modules`);
+      }
       for (const b of files) {
         const path = `${copy}/${b.directives.file}`;
         if (b.lang === "diff") {
@@ -144,6 +181,47 @@ Deno.test("a contributor who follows the guide gets a new strategy and its note 
           await Deno.writeTextFile(path, b.code + "\n");
         }
       }
+    }],
+    ["deno task bless records the new pairs and changes no other count", async () => {
+      const bless = await deno(copy, "task", "bless");
+      assert.equal(bless.code, 0, bless.all);
+      const before = recordedCounts();
+      const after: Record<string, number> = JSON.parse(
+        await Deno.readTextFile(`${copy}/tests/explored_counts.json`),
+      );
+      const added = Object.keys(after).filter((k) => k.startsWith(`${name}/`));
+      assert.deepEqual(added.sort(), scenarios.map((w) => `${name}/${w.name}`).sort());
+      for (const [key, n] of Object.entries(before)) {
+        assert.equal(after[key], n, `bless changed the count of ${key}`);
+      }
+    }],
+    [
+      `the guide's commands know ${name}: ${quick.map((c) => c[0]).join(", ")}, replay`,
+      async () => {
+        // The replay command the note prints, as a reader would copy it.
+        const token = notePage.blocks.filter((b) => b.lang === "output")
+          .map((b) => /\.\/faultline replay '([^']+)'/.exec(b.code)?.[1]).find((x) => x);
+        assert.ok(token, `the note in ${GUIDE} prints no \`${CLI} replay\` line`);
+        for (const args of [...quick, ["replay", token]]) {
+          const run = await faultline(copy, ...args);
+          assert.equal(run.code, 0, run.all);
+          if (args[0] === "list") {
+            assert.match(run.out, new RegExp(`^  ${escapeRegExp(name)} `, "m"), run.all);
+          }
+        }
+      },
+    ],
+    ["the new files keep the layer rule, and are formatted and lint-free", async () => {
+      const written = files.map((b) => b.directives.file);
+      const modules = new Map<string, string>();
+      for (const f of written.filter((f) => f.endsWith(".ts"))) {
+        modules.set(f, await Deno.readTextFile(`${copy}/${f}`));
+      }
+      assert.deepEqual(breaches(modules), []);
+      const fmt = await deno(copy, "fmt", "--check", ...written);
+      assert.equal(fmt.code, 0, fmt.all);
+      const lint = await deno(copy, "lint", ...modules.keys());
+      assert.equal(lint.code, 0, lint.all);
     }],
     [`deno test runs ${notePath}, every block passing`, async () => {
       const filter = `/^(${escapeRegExp(notePath)}|every strategy declares)/`;
@@ -169,47 +247,6 @@ Deno.test("a contributor who follows the guide gets a new strategy and its note 
         assert.ok(ok.has(b), `"${b}" did not pass:\n${run.all}`);
       }
       assert.ok(ok.has("every strategy declares an expectation for every scenario"), run.all);
-    }],
-    ["the new files keep the layer rule, and are formatted and lint-free", async () => {
-      const written = files.map((b) => b.directives.file);
-      const modules = new Map<string, string>();
-      for (const f of written.filter((f) => f.endsWith(".ts"))) {
-        modules.set(f, await Deno.readTextFile(`${copy}/${f}`));
-      }
-      assert.deepEqual(breaches(modules), []);
-      const fmt = await deno(copy, "fmt", "--check", ...written);
-      assert.equal(fmt.code, 0, fmt.all);
-      const lint = await deno(copy, "lint", ...modules.keys());
-      assert.equal(lint.code, 0, lint.all);
-    }],
-    [
-      `the guide's commands know ${name}: ${quick.map((c) => c[2]).join(", ")}, replay`,
-      async () => {
-        // The replay command the note prints, as a reader would copy it.
-        const token = notePage.blocks.filter((b) => b.lang === "output")
-          .map((b) => /deno task cli replay '([^']+)'/.exec(b.code)?.[1]).find((x) => x);
-        const replay = token ? [["task", "cli", "replay", token]] : [];
-        for (const args of [...quick, ...replay]) {
-          const run = await deno(copy, ...args);
-          assert.equal(run.code, 0, run.all);
-          if (args[2] === "list") {
-            assert.match(run.out, new RegExp(`^  ${escapeRegExp(name)} `, "m"), run.all);
-          }
-        }
-      },
-    ],
-    ["deno task bless records the new pairs and changes no other count", async () => {
-      const bless = await deno(copy, "task", "bless");
-      assert.equal(bless.code, 0, bless.all);
-      const before = recordedCounts();
-      const after: Record<string, number> = JSON.parse(
-        await Deno.readTextFile(`${copy}/tests/explored_counts.json`),
-      );
-      const added = Object.keys(after).filter((k) => k.startsWith(`${name}/`));
-      assert.deepEqual(added.sort(), scenarios.map((w) => `${name}/${w.name}`).sort());
-      for (const [key, n] of Object.entries(before)) {
-        assert.equal(after[key], n, `bless changed the count of ${key}`);
-      }
     }],
   ];
   try {

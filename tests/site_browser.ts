@@ -4,7 +4,9 @@
  * home directory and `/proc` as it loads, which the test run's permissions do not
  * allow. It serves a built site on 127.0.0.1, opens it in headless Chromium with every
  * other request blocked, reads the verdict matrix, steps through one trace, takes the
- * screenshot, and writes what it saw as JSON. It judges nothing: the test does.
+ * screenshot, measures the matrix and the trace pages at a wide, a medium and a phone's
+ * width (what sticks out, what scrolls, where the last column ends) with a screenshot
+ * of each, and writes what it saw as JSON. It judges nothing: the test does.
  *
  * @module
  */
@@ -23,6 +25,13 @@ export interface SessionOptions {
   readonly scenario: string;
   /** Where the screenshot goes; left alone when the new one is the same. */
   readonly screenshot: string;
+  /** Where the screenshots of the pages at other widths go (`matrix-400.png`...). */
+  readonly screenshotDir: string;
+  /**
+   * The widths the matrix, landing and trace pages are measured at; the matrix is
+   * photographed at 1400 and 400, the trace at 400, when they are among them.
+   */
+  readonly fitWidths: readonly number[];
   /** Where the observations go. */
   readonly report: string;
 }
@@ -64,6 +73,41 @@ export interface StepState {
   readonly hash: string;
 }
 
+/** A page at one viewport width. */
+export interface FitSeen {
+  /** Site-relative path of the page. */
+  readonly page: string;
+  readonly width: number;
+  /** `document.documentElement.scrollWidth`: more than `innerWidth` scrolls the page sideways. */
+  readonly scrollWidth: number;
+  readonly innerWidth: number;
+  /**
+   * Elements that stick out of the viewport sideways without being inside a box that
+   * scrolls or clips them (`tag.class`): what is cut off, or what makes the page scroll.
+   */
+  readonly outside: string[];
+  /** The right edge of the matrix's last column header, when the matrix is a table. */
+  readonly lastColumnRight?: number;
+  /**
+   * Cells of the matrix and the trace whose content is wider than the cell (`tag.class`
+   * and its text): a long name running over into the next column.
+   */
+  readonly overflowingCells: string[];
+  /** The matrix's box: how wide its content is, how wide it shows. */
+  readonly matrixScroll?: { readonly scrollWidth: number; readonly clientWidth: number };
+  /** The trace table's box, likewise. */
+  readonly traceScroll?: { readonly scrollWidth: number; readonly clientWidth: number };
+  /**
+   * The matrix scrolled sideways to its end: how far it moved, and where the first
+   * row header then is against the box's left edge (0: it stayed in view).
+   */
+  readonly sticky?: { readonly scrolled: number; readonly rowHeadOffset: number };
+  /** How the matrix is laid out: `table`, or `block` for one card per strategy. */
+  readonly matrixDisplay?: string;
+  /** The screenshot taken, if one was. */
+  readonly screenshot?: string;
+}
+
 /** Everything the session saw. */
 export interface Observations {
   readonly matrixPage: MatrixSeen;
@@ -87,6 +131,92 @@ export interface Observations {
   /** Console errors and warnings (a Content-Security-Policy violation is one), page errors. */
   readonly errors: string[];
   readonly screenshot: { readonly path: string; readonly bytes: number; readonly written: boolean };
+  /** The matrix, landing and trace pages at each of the options' `fitWidths`. */
+  readonly fits: FitSeen[];
+}
+
+/** What {@linkcode measureFit} evaluates in the page (plain JS: it runs in the browser). */
+const MEASURE = `(() => {
+  const clips = (el) => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === "auto" || o === "scroll" || o === "hidden" || o === "clip") return true;
+    }
+    return false;
+  };
+  const outside = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if ((r.right > innerWidth + 0.5 || r.left < -0.5) && !clips(el)) {
+      outside.push(el.tagName.toLowerCase() + (el.className ? "." + el.className : ""));
+    }
+  }
+  const box = (sel) => {
+    const el = document.querySelector(sel);
+    return el ? { scrollWidth: el.scrollWidth, clientWidth: el.clientWidth } : undefined;
+  };
+  const table = document.querySelector("table.matrix");
+  const last = document.querySelector("table.matrix thead th:last-child");
+  const wrap = document.querySelector(".matrix-wrap");
+  let sticky;
+  if (wrap && table && getComputedStyle(table).display === "table" &&
+      wrap.scrollWidth > wrap.clientWidth) {
+    wrap.scrollLeft = wrap.scrollWidth;
+    const head = document.querySelector("table.matrix tbody th");
+    sticky = {
+      scrolled: wrap.scrollLeft,
+      rowHeadOffset: head.getBoundingClientRect().left - wrap.getBoundingClientRect().left,
+    };
+    wrap.scrollLeft = 0;
+  }
+  // A cell's text reaching past its right edge runs over into the next column (a
+  // table cell's scrollWidth does not show that; the text's own boxes do).
+  const overflowingCells = [];
+  for (const cell of document.querySelectorAll("table.matrix th, table.matrix td, table.trace td")) {
+    const text = document.createRange();
+    text.selectNodeContents(cell);
+    if (text.getBoundingClientRect().right > cell.getBoundingClientRect().right + 0.5) {
+      overflowingCells.push(cell.tagName.toLowerCase() + ": " + cell.textContent.slice(0, 40));
+    }
+  }
+  return {
+    overflowingCells,
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth,
+    outside: [...new Set(outside)],
+    lastColumnRight: last && getComputedStyle(last.parentElement.parentElement).position !== "absolute"
+      ? last.getBoundingClientRect().right : undefined,
+    matrixScroll: box(".matrix-wrap"),
+    traceScroll: box(".trace-wrap"),
+    sticky,
+    matrixDisplay: table ? getComputedStyle(table).display : undefined,
+  };
+})()`;
+
+/**
+ * Opens `path` at `width` and measures it (see {@linkcode FitSeen}); with `shot`, also
+ * photographs it from the top to `until` (an element: the footer, with the build
+ * time, stays out), at most `maxHeight` pixels.
+ */
+async function measureFit(
+  page: Page,
+  base: string,
+  path: string,
+  width: number,
+  shot?: { readonly file: string; readonly until: string; readonly maxHeight: number },
+): Promise<FitSeen> {
+  await page.setViewportSize({ width, height: 900 });
+  await page.goto(base + path);
+  const seen = await page.evaluate(MEASURE) as Omit<FitSeen, "page" | "width">;
+  if (shot) {
+    const end = await page.locator(shot.until).first().boundingBox();
+    if (!end) throw new Error(`${path} has no ${shot.until} to end the screenshot at`);
+    const height = Math.min(shot.maxHeight, Math.ceil(end.y + end.height + 16));
+    const png = await page.screenshot({ fullPage: true, clip: { x: 0, y: 0, width, height } });
+    await writeIfChanged(shot.file, png);
+  }
+  return { page: path, width, ...seen, ...(shot ? { screenshot: shot.file } : {}) };
 }
 
 const CHROMIUM_ARGS = [
@@ -243,26 +373,45 @@ export async function observeSite(options: SessionOptions): Promise<Observations
       clip: { x: 0, y: 0, width: WIDTH, height: Math.ceil(layout.y + layout.height - body.y + 16) },
     });
     const written = await writeIfChanged(options.screenshot, png);
+    const trace = {
+      path: new URL(page.url()).pathname.slice(1),
+      title: await page.title(),
+      rows,
+      violationStep: Number(
+        await page.locator("table.trace tbody tr.violation").first().getAttribute("data-step"),
+      ),
+      token: await page.locator(".token code").textContent() ?? "",
+      command: await page.locator(".replay .command code").textContent() ?? "",
+      stepperVisible: await page.locator(".stepper").isVisible(),
+      states,
+    };
+
+    // Every page that could be too wide, at every width; a screenshot of the matrix at
+    // 1400 and 400 and of the trace at 400 (the one at 1400 is the README's, above).
+    const fits: FitSeen[] = [];
+    const dir = options.screenshotDir;
+    for (const width of options.fitWidths) {
+      const phone = width === 400;
+      const matrixShot = width === 1400 || phone
+        ? { file: `${dir}/matrix-${width}.png`, until: ".totals", maxHeight: 2400 }
+        : undefined;
+      fits.push(await measureFit(page, base, "matrix.html", width, matrixShot));
+      fits.push(await measureFit(page, base, "index.html", width));
+      const traceShot = phone
+        ? { file: `${dir}/trace-400.png`, until: ".trace-wrap", maxHeight: 2400 }
+        : undefined;
+      fits.push(await measureFit(page, base, trace.path, width, traceShot));
+    }
 
     return {
       matrixPage,
       indexPage,
-      trace: {
-        path: new URL(page.url()).pathname.slice(1),
-        title: await page.title(),
-        rows,
-        violationStep: Number(
-          await page.locator("table.trace tbody tr.violation").first().getAttribute("data-step"),
-        ),
-        token: await page.locator(".token code").textContent() ?? "",
-        command: await page.locator(".replay .command code").textContent() ?? "",
-        stepperVisible: await page.locator(".stepper").isVisible(),
-        states,
-      },
+      trace,
       requests,
       blocked,
       errors,
       screenshot: { path: options.screenshot, bytes: png.length, written },
+      fits,
     };
   } finally {
     await browser.close();

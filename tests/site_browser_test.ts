@@ -4,7 +4,10 @@
  * `tests/install_chromium.sh` where missing) check that the matrix shows every strategy
  * and scenario with its verdict, open Michel's race from the landing page, step through
  * its trace to the violating step, and photograph the trace viewer for the README
- * (`docs/img/trace-viewer.png`). Any request that is not to the local server is blocked
+ * (`docs/img/trace-viewer.png`); then check that the matrix, landing and trace pages fit
+ * 1400, 900 and 400 px (no sideways page scroll, nothing sticking out; the whole matrix
+ * at 1400, its row headers sticky at 900, cards at 400), with screenshots
+ * (`docs/img/matrix-1400.png`, `matrix-400.png`, `trace-400.png`). Any request that is not to the local server is blocked
  * and fails the test: the site works offline.
  *
  * The browser runs in a child process (`tests/site_browser.ts`, `deno run -A`) because
@@ -18,13 +21,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type MatrixCell, replayToken, runMatrix, scenarios, strategies } from "../mod.ts";
+import { type MatrixCell, replayToken, runMatrixInWorkers, scenarios, strategies } from "../mod.ts";
 import { buildSite } from "../site/build.ts";
+// Types only: site_browser.ts loads playwright-core, which this process may not.
 import type { MatrixSeen, Observations, SessionOptions } from "./site_browser.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const STRATEGY = "rcu-gfp-nowait";
 const SCENARIO = "fault-vs-munmap";
+/**
+ * Where the pages must fit: a laptop (the whole matrix shows), a tablet (the matrix
+ * scrolls inside its box, the strategies staying in view), a phone (one card each).
+ */
+const FIT_WIDTHS = [1400, 900, 400] as const;
 
 /** Chromium's path; installs Debian's package first where it is missing. */
 async function ensureChromium(): Promise<string> {
@@ -78,7 +87,7 @@ Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a s
   const chromium = await ensureChromium();
   const tmp = await Deno.makeTempDir({ prefix: "faultline-site-browser-" });
   try {
-    const cells = runMatrix();
+    const cells = await runMatrixInWorkers();
     const site = join(tmp, "site");
     await buildSite({ outDir: site, matrix: cells });
     const cell = cells.find((c) => c.strategy === STRATEGY && c.scenario === SCENARIO)!;
@@ -89,6 +98,8 @@ Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a s
       strategy: STRATEGY,
       scenario: SCENARIO,
       screenshot: join(ROOT, "docs/img/trace-viewer.png"),
+      screenshotDir: join(ROOT, "docs/img"),
+      fitWidths: FIT_WIDTHS,
       report: join(tmp, "report.json"),
     });
 
@@ -102,7 +113,7 @@ Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a s
       assert.equal(trace.path, `traces/${STRATEGY}.${SCENARIO}.html`);
       assert.match(trace.title, new RegExp(`^${cell.kind}: ${STRATEGY} × ${SCENARIO}`));
       assert.equal(trace.token, cell.token);
-      assert.equal(trace.command, `deno task cli replay '${cell.token}'`);
+      assert.equal(trace.command, `./faultline replay '${cell.token}'`);
       const replayed = replayToken(trace.token);
       assert.equal(replayed.kind, cell.kind);
       assert.equal(replayed.trace.steps.length, trace.rows);
@@ -141,6 +152,59 @@ Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a s
       assert.deepEqual(seen.requests.filter((r) => !local.test(r)), []);
       assert.ok(seen.requests.some((r) => r.endsWith("/assets/trace.js")));
       assert.deepEqual(seen.errors, []);
+    });
+
+    await t.step(
+      "every page fits 1400, 900 and 400 px: nothing cut off or scrolling the page",
+      () => {
+        assert.deepEqual([...new Set(seen.fits.map((f) => f.width))], [...FIT_WIDTHS]);
+        for (const f of seen.fits) {
+          const at = `${f.page} at ${f.width} px`;
+          assert.equal(f.innerWidth, f.width, at);
+          assert.ok(f.scrollWidth <= f.innerWidth, `${at} scrolls sideways: ${f.scrollWidth} px`);
+          assert.deepEqual(f.outside, [], `${at}: these stick out of the viewport`);
+          assert.deepEqual(f.overflowingCells, [], `${at}: these cells overflow`);
+        }
+        const matrices = seen.fits.filter((f) =>
+          f.page === "matrix.html" || f.page === "index.html"
+        );
+        assert.equal(matrices.length, 2 * FIT_WIDTHS.length);
+        for (const f of matrices) {
+          const at = `${f.page} at ${f.width} px`;
+          if (f.width === 1400) {
+            // All of it: the last column ends inside the window, nothing hides in the box.
+            assert.ok(
+              f.lastColumnRight! <= f.innerWidth,
+              `${at}: last column ends at ${f.lastColumnRight}`,
+            );
+            assert.ok(f.matrixScroll!.scrollWidth <= f.matrixScroll!.clientWidth, `${at}: cut`);
+          } else if (f.width === 900) {
+            // Scrolled inside its box, the strategy names stay at its left edge.
+            assert.equal(f.matrixDisplay, "table", at);
+            assert.ok(f.sticky && f.sticky.scrolled > 0, `${at}: expected the matrix to scroll`);
+            assert.ok(Math.abs(f.sticky.rowHeadOffset) <= 1, `${at}: the row headers moved`);
+          } else {
+            // A phone: one card per strategy, nothing to scroll sideways.
+            assert.equal(f.matrixDisplay, "block", at);
+            assert.ok(f.matrixScroll!.scrollWidth <= f.matrixScroll!.clientWidth, `${at}: cut`);
+          }
+        }
+        const phoneTrace = seen.fits.find((f) => f.width === 400 && f.page === seen.trace.path);
+        assert.ok(phoneTrace?.traceScroll, "the trace page at 400 px has its trace box");
+      },
+    );
+
+    await t.step("screenshots at 1400 and 400 px are in docs/img", async () => {
+      for (
+        const [name, width] of [["matrix-1400", 1400], ["matrix-400", 400], [
+          "trace-400",
+          400,
+        ]] as const
+      ) {
+        const png = await Deno.readFile(join(ROOT, `docs/img/${name}.png`));
+        assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47], `${name}: a PNG`);
+        assert.equal(new DataView(png.buffer, png.byteOffset).getUint32(16), width, name);
+      }
     });
 
     await t.step("the screenshot of the trace viewer is in docs/img", async () => {

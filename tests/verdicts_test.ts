@@ -9,7 +9,7 @@ import {
   check,
   type MatrixCell,
   replayToken,
-  runMatrix,
+  runMatrixInWorkers,
   scenarios,
   strategies,
   type TraceStep,
@@ -28,11 +28,14 @@ Deno.test("every strategy declares an expectation for every scenario", () => {
 
 Deno.test("verdict matrix", async (t) => {
   const counts = recordedCounts();
-  const cells: MatrixCell[] = runMatrix();
+  // In workers, every core: a pair stuck in a loop fails its step instead of hanging the suite.
+  const cells: MatrixCell[] = await runMatrixInWorkers();
   assert.equal(cells.length, strategies.length * scenarios.length);
   for (const cell of cells) {
     const key = `${cell.strategy}/${cell.scenario}`;
     await t.step(`${key}: ${cell.outcome} (${cell.executions} executions)`, () => {
+      // An error (a pair stopped at its time limit, model code that threw) says where.
+      assert.notEqual(cell.verdict, "error", `${key}: ${cell.counterexample?.message}`);
       assert.equal(cell.exhaustive, true, `${key} must be explored exhaustively`);
       assert.equal(cell.outcome, cell.expected, `${key}: explorer says ${cell.outcome}`);
       assert.equal(
@@ -66,7 +69,9 @@ Deno.test("Michel's race: CPU0 stores a new PMD into the PUD CPU1's munmap freed
   assert.deepEqual(blocks.map((b) => b.column), ["CPU0", "CPU1", "CPU0"]);
   assert.ok(blocks[0].labels.includes("pud_alloc"));
   assert.equal(blocks[1].labels[0], "mmap_write_lock");
-  assert.equal(blocks[1].labels.at(-1), "mmap_write_unlock");
+  // 5.18's munmap() downgrades mmap_lock before the teardown and ends with a read unlock.
+  assert.ok(blocks[1].labels.includes("mmap_write_downgrade"));
+  assert.equal(blocks[1].labels.at(-1), "mmap_read_unlock");
   assert.ok(blocks[1].labels.includes("free_pud_range"));
   const bad = trace.steps.at(-1)!;
   assert.equal(trace.violation?.step, bad.step);

@@ -1,16 +1,20 @@
 /**
- * Strategy 4: a speculative fault in one large RCU section. Sample `mmap_seq`, look
- * the VMA up, walk and fill the page tables (GFP_NOWAIT, as nothing may sleep), and
- * set the PTE only if `mmap_seq` is unchanged, checked under the PTE lock as the
- * speculative page fault series' `pte_map_lock()` does. Any failed check or failed
- * allocation leaves RCU and falls back to the mmap_lock fault.
+ * Strategy 4: the hybrid the May 2022 thread weighed, a speculative fault that also
+ * allocates missing page tables with GFP_NOWAIT, in one large RCU section. Sample
+ * `mmap_seq`, look the VMA up, walk and fill the page tables (GFP_NOWAIT, as nothing
+ * may sleep), and set the PTE only if `mmap_seq` is unchanged, checked under the PTE
+ * lock as the speculative page fault series' `pte_map_lock()` does. Any failed check
+ * or failed allocation leaves RCU and falls back to the mmap_lock fault.
  *
- * Source: the "one large RCU section" option of the seed mail (Michel Lespinasse,
- * LKML 2022-05-04), built on his speculative page fault series v2 (LKML 2022-01-28).
- * Choice this module makes: the series itself gave up when page tables were missing;
- * here they are allocated speculatively with GFP_NOWAIT, which is what the thread was
- * discussing. The writer side is 5.18's, with VMAs freed after a grace period (the
- * lookup runs under RCU).
+ * This is not the series. Michel Lespinasse's v2 ("[PATCH v2 16/35] mm: implement
+ * speculative handling in __handle_mm_fault()", LKML 2022-01-28) says "in the
+ * speculative path, we do not handle huge pages or wiring new pages tables", and
+ * aborts at a missing level, because allocating "would lead to the possibility of
+ * instantiating page-tables after free_pgtables() -- and consequently leaking them";
+ * `spf-v2` is that series. Here the series' sequence count is combined with Matthew
+ * Wilcox's GFP_NOWAIT table allocation (LKML 2022-05-03), the "one large RCU section"
+ * option of the seed mail (Michel Lespinasse, LKML 2022-05-04). The writer side is
+ * 5.18's, with VMAs freed after a grace period (the lookup runs under RCU).
  *
  * @module
  */
@@ -27,12 +31,12 @@ import {
 } from "../mm/mod.ts";
 import { fault_under_mmap_lock, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
 import { NOWAIT_ALLOCATIONS } from "./rcu_gfp_nowait.ts";
-import { mmap_seq_read_check, mmap_seq_read_start } from "./speculative.ts";
+import { mmap_seq_read_check, mmap_seq_sample } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";
 
 function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
   yield* rcu_read_lock(k);
-  const seq = yield* mmap_seq_read_start(k, mm);
+  const seq = yield* mmap_seq_sample(k, mm);
   const vma = seq === undefined ? undefined : yield* vma_lookup(k, mm, addr);
   let result: FaultResult = "retry";
   if (seq !== undefined && vma) {
@@ -53,9 +57,9 @@ export function* accept(): Proc<boolean> {
 }
 
 /** Strategy 4. */
-export const spfOneRcu: Strategy = {
-  name: "spf-one-rcu",
-  title: "Speculative fault, one large RCU section",
+export const spfNowaitOneRcu: Strategy = {
+  name: "spf-nowait-one-rcu",
+  title: "SPF + speculative GFP_NOWAIT table allocation, one large RCU section",
   summary: "whole fault under RCU, tables GFP_NOWAIT, mmap_seq re-checked under the PTE lock",
   source: "Michel Lespinasse, LKML 2022-05-04; speculative page faults v2, LKML 2022-01-28",
   expected: {
@@ -65,6 +69,7 @@ export const spfOneRcu: Strategy = {
     "fault-alloc-failure": "safe",
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "violation:store-into-detached-table",
+    "fault-vs-munmap-pte-present": "violation:store-into-detached-table",
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

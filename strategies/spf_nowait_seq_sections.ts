@@ -1,8 +1,11 @@
 /**
- * Strategy 5: a speculative fault in several small RCU sections, each starting with a
- * check that `mmap_seq` has not moved, so that the VMA found in the first section is
- * still valid in the next. Between sections the fault may sleep: the user page is
- * allocated there with GFP_KERNEL.
+ * Strategy 5: the hybrid of the May 2022 thread (a speculative fault that also
+ * allocates missing page tables with GFP_NOWAIT) in several small RCU sections, each
+ * starting with a check that `mmap_seq` has not moved, so that the VMA found in the
+ * first section is still valid in the next. Between sections the fault may sleep: the
+ * user page is allocated there with GFP_KERNEL. Michel Lespinasse's series never
+ * allocated tables speculatively ("we do not handle huge pages or wiring new pages
+ * tables", v2 16/35, LKML 2022-01-28); `spf-v2` is the series as written.
  *
  *   1. RCU: sample `mmap_seq`, `vma_lookup()`.
  *   2. RCU: check `mmap_seq`; walk and fill the page tables (GFP_NOWAIT).
@@ -33,12 +36,12 @@ import {
   vma_lookup,
 } from "../mm/mod.ts";
 import { fault_under_mmap_lock, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
-import { mmap_seq_read_check, mmap_seq_read_start } from "./speculative.ts";
+import { mmap_seq_read_check, mmap_seq_sample } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";
 
 function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
   yield* rcu_read_lock(k);
-  const seq = yield* mmap_seq_read_start(k, mm);
+  const seq = yield* mmap_seq_sample(k, mm);
   const vma = seq === undefined ? undefined : yield* vma_lookup(k, mm, addr);
   yield* rcu_read_unlock(k);
   if (seq === undefined || !vma) return yield* fault_under_mmap_lock(k, mm, addr);
@@ -66,9 +69,9 @@ function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
 }
 
 /** Strategy 5. */
-export const spfSeqSections: Strategy = {
-  name: "spf-seq-sections",
-  title: "Speculative fault, small RCU sections linked by mmap_seq checks",
+export const spfNowaitSeqSections: Strategy = {
+  name: "spf-nowait-seq-sections",
+  title: "SPF + speculative GFP_NOWAIT table allocation, small RCU sections linked by mmap_seq",
   summary:
     "RCU sections for lookup, table walk and PTE install, each starting with an mmap_seq check",
   source: "Michel Lespinasse, LKML 2022-05-04",
@@ -79,6 +82,7 @@ export const spfSeqSections: Strategy = {
     "fault-alloc-failure": "safe",
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "violation:store-into-detached-table",
+    "fault-vs-munmap-pte-present": "violation:store-into-detached-table",
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

@@ -1,0 +1,141 @@
+/**
+ * Strategy 6: speculative page faults as Michel Lespinasse's series wrote them, v2
+ * ("[PATCH v2 00/35] Speculative page faults", LKML, 2022-01-28, on 5.17-rc1), for
+ * anonymous VMAs.
+ *
+ * The fault handler (arch/x86/mm/fault.c `do_user_addr_fault()`, patch 13/35 "x86/mm:
+ * attempt speculative mm faults first", with 19/35's `vma_is_anonymous()` test):
+ *
+ *     seq = mmap_seq_read_start(mm);
+ *     if (seq & 1)
+ *             goto spf_abort;
+ *     rcu_read_lock();
+ *     vma = __find_vma(mm, address);
+ *     if (!vma || vma->vm_start > address || !vma_is_anonymous(vma)) {
+ *             rcu_read_unlock();
+ *             goto spf_abort;
+ *     }
+ *     pvma = *vma;
+ *     rcu_read_unlock();
+ *     if (!mmap_seq_read_check(mm, seq))
+ *             goto spf_abort;
+ *     vma = &pvma;
+ *     if (unlikely(access_error(error_code, vma)))
+ *             goto spf_abort;
+ *     fault = do_handle_mm_fault(vma, address,
+ *                                flags | FAULT_FLAG_SPECULATIVE, seq, regs);
+ *     if (!(fault & VM_FAULT_RETRY))
+ *             goto done;
+ *     ...
+ *     spf_abort:
+ *     ... the classic fault, under mmap_read_lock() ...
+ *
+ * `do_handle_mm_fault()` on the speculative path is `mm/spf.ts`: the walk that never
+ * allocates a table, `do_anonymous_page()`, and `pte_map_lock()`. The writers are
+ * 5.18's (the series changes none but through the mmap_lock hooks of patch 10/35),
+ * with its patch 11/35, "mm: rcu safe vma freeing": `vm_area_free()` frees after an
+ * RCU grace period, since the lookup and the copy run under RCU alone.
+ *
+ * Constant in the model, and so written as comments where the code tests them:
+ * `vma_is_anonymous()` (every VMA is anonymous) and `access_error()` (every fault is
+ * a write to a writable VMA). Left out: patches 28/35 and 29/35, which turn the
+ * speculative path off for single-threaded processes (every scenario has two CPUs
+ * sharing the mm, or one running alone where it makes no difference to the verdict),
+ * the mmu_notifier lock (COW only), statistics.
+ *
+ * @module
+ */
+
+import type { Proc } from "../explore/mod.ts";
+import {
+  do_handle_mm_fault_speculative,
+  type FaultResult,
+  type Kernel,
+  type Mm,
+  mmap_seq_read_check,
+  mmap_seq_read_start,
+  rcu_read_lock,
+  rcu_read_unlock,
+  type SpeculativeOptions,
+  SPF_V2,
+  step,
+  type Vma,
+  vma_lookup,
+  type VmaCopy,
+} from "../mm/mod.ts";
+import { fault_under_mmap_lock, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
+import type { Strategy } from "./strategy.ts";
+
+/** `pvma = *vma;`: one load of the whole VMA, under the lookup's RCU section. */
+export function* copy_vma(k: Kernel, vma: Vma): Proc<VmaCopy> {
+  return yield* step(k, "do_user_addr_fault", `pvma = *${vma.obj.name}`, [
+    { obj: vma.obj.name, kind: "read" },
+  ], () => {
+    k.slab.read(vma.obj, undefined, `*${vma.obj.name}`);
+    return { vma, vm_start: vma.start, vm_end: vma.end, anon_vma: vma.anon_vma };
+  });
+}
+
+/**
+ * The speculative attempt of `do_user_addr_fault()`: "retry" when it must fall back
+ * (`spf_abort`), otherwise the fault's result. `options` is the series (v2) unless a
+ * variant says otherwise.
+ */
+export function* speculative_fault(
+  k: Kernel,
+  mm: Mm,
+  address: number,
+  options: SpeculativeOptions = SPF_V2,
+): Proc<FaultResult> {
+  const seq = yield* mmap_seq_read_start(k, mm);
+  if (seq % 2 === 1) return "retry";
+  yield* rcu_read_lock(k);
+  // __find_vma(): the first VMA ending above `address`; `vma->vm_start > address`
+  // rules out a VMA above a hole, so this is the VMA containing `address`.
+  // (vma_is_anonymous(vma) holds for every VMA of the model.)
+  const vma = yield* vma_lookup(k, mm, address, "__find_vma");
+  if (!vma) {
+    yield* rcu_read_unlock(k);
+    return "retry";
+  }
+  const pvma = yield* copy_vma(k, vma);
+  yield* rcu_read_unlock(k);
+  if (!(yield* mmap_seq_read_check(k, mm, seq))) return "retry";
+  // (access_error() is false: a write to a writable VMA.)
+  return yield* do_handle_mm_fault_speculative(k, mm, pvma, address, seq, options);
+}
+
+/** The x86 fault with `options`: the speculative attempt, then (`spf_abort`) the classic one. */
+export function spfFault(options: SpeculativeOptions = SPF_V2): Strategy["fault"] {
+  return function* (k: Kernel, mm: Mm, address: number): Proc<FaultResult> {
+    const result = yield* speculative_fault(k, mm, address, options);
+    if (result !== "retry") return result;
+    // spf_abort: count_vm_event(SPF_ABORT), then the classic path.
+    return yield* fault_under_mmap_lock(k, mm, address);
+  };
+}
+
+/** Strategy 6. */
+export const spfV2: Strategy = {
+  name: "spf-v2",
+  title: "Speculative page faults as the series wrote them (Michel Lespinasse, v2)",
+  summary:
+    "mmap_seq + VMA copy under RCU; walk existing tables only; pte_map_lock(): trylock, re-check",
+  source: "Michel Lespinasse, [PATCH v2 00/35] Speculative page faults, LKML 2022-01-28",
+  // What reading the series alone led to expect (before any exploration): the walk
+  // aborts wherever a table is missing, so only a fault whose tables all exist takes
+  // the speculative path; there, `pte_alloc()` and `pmd_trans_unstable()` in
+  // do_anonymous_page() load *vmf->pmd after speculative_page_walk_end(), when
+  // nothing keeps the PMD table from being freed.
+  expected: {
+    "fault-vs-munmap": "safe",
+    "fault-vs-munmap-neighbour": "safe",
+    "fault-vs-fault": "safe",
+    "fault-alloc-failure": "safe",
+    "fault-vs-mmap": "safe",
+    "fault-vs-munmap-mmap": "safe",
+    "fault-vs-munmap-pte-present": "violation:use-after-free",
+  },
+  fault: spfFault(),
+  ...WRITERS_RCU_FREEING_VMAS,
+};

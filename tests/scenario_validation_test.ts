@@ -1,0 +1,154 @@
+/**
+ * A malformed scenario fails before it runs, with an error naming the scenario and
+ * the field; the library's scenarios are all well formed; a fault outside every VMA is
+ * allowed (SIGSEGV is an outcome), a prefault there is not.
+ */
+
+import assert from "node:assert/strict";
+import { check, program, type Scenario, scenarioNamed, scenarios, strategyNamed } from "../mod.ts";
+import { validateScenario } from "../scenarios/validate.ts";
+
+const GiB = 0x40000000;
+const PAGE = 0x1000;
+
+/** A well-formed scenario to break one field of. */
+const base: Scenario = {
+  name: "x",
+  question: "?",
+  vmas: [[GiB, GiB + 4 * PAGE]],
+  prefault: [GiB],
+  cpus: [[{ op: "fault", addr: GiB + PAGE }], [{ op: "munmap", start: GiB, end: GiB + PAGE }]],
+  bounds: { allocFailures: 0 },
+  layout: "",
+};
+
+Deno.test("every scenario of the library is well formed", () => {
+  for (const w of scenarios) validateScenario(w);
+  validateScenario(base);
+});
+
+Deno.test("a fault outside every VMA is allowed: it is SIGSEGV", () => {
+  validateScenario({ ...base, cpus: [[{ op: "fault", addr: 8 * GiB }]] });
+  const c = check("mmap-lock", { ...base, cpus: [[{ op: "fault", addr: 8 * GiB }]] });
+  assert.equal(c.outcome, "safe");
+});
+
+Deno.test("each malformed field is an error naming the scenario and the field", async (t) => {
+  const cases: [string, Partial<Scenario>, string][] = [
+    [
+      "end before start",
+      { vmas: [[0x2000, 0x1000]] },
+      'scenario "x": vmas[0]: end 0x1000 is not after start 0x2000',
+    ],
+    [
+      "empty VMA",
+      { vmas: [[GiB, GiB]] },
+      'scenario "x": vmas[0]: end 0x40000000 is not after start 0x40000000',
+    ],
+    ["negative start", { vmas: [[-PAGE, PAGE]] }, 'scenario "x": vmas[0]: start -4096 is negative'],
+    [
+      "unaligned end",
+      { vmas: [[GiB, GiB + 10]] },
+      'scenario "x": vmas[0]: end 0x4000000a is not page-aligned (a multiple of 0x1000)',
+    ],
+    [
+      "not a whole number",
+      { vmas: [[GiB + 0.5, GiB + PAGE]] },
+      'scenario "x": vmas[0]: start 1073741824.5 is not a whole number',
+    ],
+    [
+      "beyond 2^47",
+      { vmas: [[2 ** 47, 2 ** 47 + PAGE]], prefault: [] },
+      'scenario "x": vmas[0]: start 0x800000000000 is beyond the user address space ' +
+      "(2^47 = 0x800000000000)",
+    ],
+    [
+      "end beyond 2^47",
+      { vmas: [[2 ** 47 - PAGE, 2 ** 47 + PAGE]], prefault: [] },
+      'scenario "x": vmas[0]: end 0x800000001000 is beyond the user address space ' +
+      "(2^47 = 0x800000000000)",
+    ],
+    [
+      "overlapping VMAs",
+      { vmas: [[GiB, GiB + 4 * PAGE], [GiB + 2 * PAGE, GiB + 8 * PAGE]] },
+      'scenario "x": vmas[1]: [0x40002000, 0x40008000) overlaps vmas[0] [0x40000000, 0x40004000)',
+    ],
+    [
+      "prefault outside every VMA",
+      { prefault: [GiB, 2 * GiB] },
+      'scenario "x": prefault[1]: 0x80000000 is in no VMA (a fault there is SIGSEGV; ' +
+      "set-up cannot fault it in)",
+    ],
+    [
+      "unaligned prefault",
+      { prefault: [GiB + 1] },
+      'scenario "x": prefault[0]: 0x40000001 is not page-aligned (a multiple of 0x1000)',
+    ],
+    [
+      "negative fault address",
+      { cpus: [[{ op: "fault", addr: -PAGE }]] },
+      'scenario "x": cpus[0][0] (fault) addr: -4096 is negative',
+    ],
+    [
+      "unaligned fault address",
+      { cpus: [[{ op: "fault", addr: GiB + 8 }]] },
+      'scenario "x": cpus[0][0] (fault) addr: 0x40000008 is not page-aligned (a multiple of 0x1000)',
+    ],
+    [
+      "fault beyond 2^47",
+      { cpus: [[{ op: "fault", addr: 2 ** 48 }]] },
+      'scenario "x": cpus[0][0] (fault) addr: 0x1000000000000 is beyond the user address space ' +
+      "(2^47 = 0x800000000000)",
+    ],
+    [
+      "empty munmap",
+      { cpus: [[{ op: "munmap", start: GiB, end: GiB }]] },
+      'scenario "x": cpus[0][0] (munmap): end 0x40000000 is not after start 0x40000000',
+    ],
+    [
+      "unaligned munmap",
+      { cpus: [[{ op: "fault", addr: GiB }, { op: "munmap", start: GiB + 1, end: 2 * GiB }]] },
+      'scenario "x": cpus[0][1] (munmap): start 0x40000001 is not page-aligned (a multiple of 0x1000)',
+    ],
+    [
+      "mmap ending before it starts",
+      { cpus: [[{ op: "fault", addr: GiB }], [{ op: "mmap", start: 2 * GiB, end: GiB }]] },
+      'scenario "x": cpus[1][0] (mmap): end 0x40000000 is not after start 0x80000000',
+    ],
+    [
+      "no CPUs",
+      { cpus: [] },
+      'scenario "x": cpus: no CPUs: a scenario needs at least one CPU with operations',
+    ],
+    ["a CPU with nothing to do", { cpus: [[]] }, 'scenario "x": cpus[0]: no operations'],
+    [
+      "unknown operation",
+      {
+        cpus: [[{ op: "mprotect", start: GiB, end: 2 * GiB } as unknown as Scenario["cpus"][0][0]]],
+      },
+      'scenario "x": cpus[0][0]: unknown operation "mprotect"',
+    ],
+    [
+      "negative bound",
+      { bounds: { allocFailures: -1 } },
+      'scenario "x": bounds.allocFailures: -1 is not a whole number of at least 0',
+    ],
+    [
+      "fractional bound",
+      { bounds: { allocFailures: 1.5 } },
+      'scenario "x": bounds.allocFailures: 1.5 is not a whole number of at least 0',
+    ],
+  ];
+  for (const [what, change, message] of cases) {
+    await t.step(what, () => {
+      assert.throws(() => validateScenario({ ...base, ...change }), { message });
+    });
+  }
+});
+
+Deno.test("program() and check() refuse a malformed scenario before it runs", () => {
+  const bad: Scenario = { ...scenarioNamed("fault-vs-munmap"), name: "typo", vmas: [[GiB, 0]] };
+  const message = 'scenario "typo": vmas[0]: end 0x0 is not after start 0x40000000';
+  assert.throws(() => program(strategyNamed("mmap-lock"), bad), { message });
+  assert.throws(() => check("mmap-lock", bad), { message });
+});
