@@ -44,7 +44,8 @@ import {
   tableSize,
   writeEntry,
 } from "./pgtable.ts";
-import { spin_lock, spin_unlock } from "./spinlock.ts";
+import { lockdep_assert_held, spin_lock, spin_unlock } from "./spinlock.ts";
+import { mmap_assert_locked } from "./mmap_lock.ts";
 import type { Mm, Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
 import { call_rcu } from "./rcu.ts";
@@ -109,6 +110,10 @@ export function* pXd_alloc(
     // The new table too: if another CPU populated the entry first, it is freed here.
     [entryAccess(parent, addr, "write"), { obj: obj.name, kind: "write" }],
     () => {
+      // __pud_alloc() / __pmd_alloc() populate under mm->page_table_lock, pmd_install()
+      // under pmd_lock() (the same lock here, see spinlock.ts), taken just above; the
+      // kernel asserts nothing at the populate itself, the model asserts the rule.
+      lockdep_assert_held(k, mm.page_table_lock, `${parent.level}_populate`);
       const present = readEntry(k, parent, addr);
       if (isTable(present)) {
         k.slab.free(obj);
@@ -200,6 +205,9 @@ function* do_anonymous_page(
     // The page too: if another fault mapped the address first, it is freed here.
     { obj: page.name, kind: "write" },
   ], () => {
+    // do_anonymous_page() sets the PTE under the lock pte_offset_map_lock() took, and
+    // a strategy's `validate("set-pte")` runs in between: it must leave the lock held.
+    lockdep_assert_held(k, ptl, "set_pte_at");
     if (readEntry(k, pte, addr)) {
       k.slab.free(page);
       k.rt.note("already mapped: put_page");
@@ -232,20 +240,39 @@ export function tlb_gather_mmu(): MmuGather {
   return { pages: [], tables: [] };
 }
 
-/** Reads the entries of `table` within [addr, end) in one step (`label` names the walk). */
-function* scan(k: Kernel, label: string, table: Table, addr: number, end: number) {
+/**
+ * Reads the entries of `table` within [addr, end) in one step (`label` names the walk),
+ * after `check` (an assertion that reads no shared state, so needs no declaration).
+ */
+function* scan(
+  k: Kernel,
+  label: string,
+  table: Table,
+  addr: number,
+  end: number,
+  check?: () => void,
+) {
   return yield* step(
     k,
     label,
     table.obj.name,
     [{ obj: table.obj.name, kind: "read" }],
-    () => entriesIn(k, table, addr, end),
+    () => {
+      check?.();
+      return entriesIn(k, table, addr, end);
+    },
   );
 }
 
 /**
  * `unmap_page_range()` → `zap_pte_range()`: clears the PTEs of [start, end) under each
  * PTE table's lock and queues the pages for freeing.
+ *
+ * The caller holds `mmap_lock`, for reading at least: `zap_pud_range()` asserts it
+ * (`mmap_assert_locked(tlb->mm)`, Linux 5.8 on) before it splits a huge PUD, the one
+ * place the walk changes the tables' layout. The model has no huge pages, so it asserts
+ * it once per walk, at its first step. Each PTE table is zapped under its lock
+ * (`pte_offset_map_lock()` in `zap_pte_range()`), asserted there.
  */
 export function* unmap_page_range(
   k: Kernel,
@@ -257,13 +284,17 @@ export function* unmap_page_range(
   const walk = function* (table: Table): Proc {
     const label = table.level === "pgd" ? "unmap_page_range" : `zap_${table.level}_range`;
     if (table.level !== "pte") {
-      for (const { entry } of yield* scan(k, label, table, start, end)) {
+      const check = table === mm.pgd
+        ? () => mmap_assert_locked(k, mm, "unmap_page_range")
+        : undefined;
+      for (const { entry } of yield* scan(k, label, table, start, end, check)) {
         if (isTable(entry)) yield* walk(entry);
       }
       return;
     }
     yield* spin_lock(k, table.ptl!);
     yield* step(k, label, table.obj.name, [{ obj: table.obj.name, kind: "write" }], () => {
+      lockdep_assert_held(k, table.ptl!, label);
       k.slab.write(table.obj, undefined, "entries");
       const zapped = entriesIn(k, table, start, end);
       for (const { addr, entry } of zapped) {

@@ -14,6 +14,8 @@ import {
   type Lifetime,
   type Mm,
   mm_alloc,
+  mmap_write_lock,
+  mmap_write_unlock,
   setupFault,
   setupVma,
   unmap_region,
@@ -40,9 +42,12 @@ function run(setup: (k: Kernel, mm: Mm) => void, body: (k: Kernel, mm: Mm) => Pr
   return states;
 }
 
+/** munmap() of the VMA at `addr` under mmap_write_lock(), which the tree and the teardown assert. */
 function* munmap(k: Kernel, mm: Mm, addr: number): Proc {
+  yield* mmap_write_lock(k, mm);
   const vma = (yield* vma_lookup(k, mm, addr))!;
   yield* unmap_region(k, mm, vma, yield* vma_mas_remove(k, mm, vma));
+  yield* mmap_write_unlock(k, mm);
 }
 
 Deno.test("munmap frees the tables only its VMA used, keeping what a neighbour needs", () => {

@@ -20,7 +20,14 @@
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import type { Mm } from "./mm_types.ts";
-import { down_read, down_write, downgrade_write, up_read, up_write } from "./rwsem.ts";
+import {
+  down_read,
+  down_write,
+  downgrade_write,
+  rwsem_assert_held,
+  up_read,
+  up_write,
+} from "./rwsem.ts";
 import { raw_read_seqcount, read_seqcount_retry, write_seqcount } from "./seqlock.ts";
 
 /** mmap_read_lock(). */
@@ -69,8 +76,32 @@ export function* mmap_seq_read_check(k: Kernel, mm: Mm, seq: number): Proc<boole
 }
 
 /**
+ * `mmap_assert_locked(mm)`: the running task holds `mmap_lock`, for reading or writing;
+ * else a `lock-not-held` violation naming `fn`. The lockdep half of the kernel's
+ * (`lockdep_assert_held()`; its `VM_BUG_ON_MM(!rwsem_is_locked())`, that someone holds
+ * it, follows): see `rwsem_assert_held()`, which reads only the task's own record.
+ *
+ * Follows: include/linux/mmap_lock.h `mmap_assert_locked()`, Linux 5.18.
+ */
+export function mmap_assert_locked(k: Kernel, mm: Mm, fn: string): void {
+  rwsem_assert_held(k, mm.mmap_lock, "any", "mmap_assert_locked", fn);
+}
+
+/**
+ * `mmap_assert_write_locked(mm)`: the running task holds `mmap_lock` for writing; else a
+ * `lock-not-held` violation naming `fn` (`lockdep_assert_held_write()`).
+ *
+ * Follows: include/linux/mmap_lock.h `mmap_assert_write_locked()`, Linux 5.18.
+ */
+export function mmap_assert_write_locked(k: Kernel, mm: Mm, fn: string): void {
+  rwsem_assert_held(k, mm.mmap_lock, "write", "mmap_assert_write_locked", fn);
+}
+
+/**
  * Linux 6.4 `vma_end_write_all()`, called by its `mmap_write_unlock()`: bumping
- * `mm_lock_seq` ends the write lock of every VMA locked under this mmap_lock.
+ * `mm_lock_seq` ends the write lock of every VMA locked under this mmap_lock. It
+ * begins, as 6.4's does, with `mmap_assert_write_locked(mm)` ("No races during update
+ * due to exclusive mmap_lock being held").
  */
 export function* vma_end_write_all(k: Kernel, mm: Mm): Proc {
   yield* step(k, "vma_end_write_all", "mm->mm_lock_seq++", [{
@@ -78,6 +109,7 @@ export function* vma_end_write_all(k: Kernel, mm: Mm): Proc {
     part: "mm_lock_seq",
     kind: "write",
   }], () => {
+    mmap_assert_write_locked(k, mm, "vma_end_write_all");
     k.slab.write(mm.obj, "mm_lock_seq");
     mm.mm_lock_seq++;
   });

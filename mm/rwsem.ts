@@ -47,8 +47,17 @@ function wait(sem: RwSem) {
 
 function take(k: Kernel, sem: RwSem, how: "read" | "write"): void {
   if (how === "read") sem.readers.push(k.rt.current);
-  else sem.writer = k.rt.current;
+  else {
+    sem.writer = k.rt.current;
+    k.current.writeLocks.push(sem.label);
+  }
   k.current.sleepingLocks.push(sem.label);
+}
+
+/** Drops `sem` from the running task's record of the rwsems it holds for writing. */
+function forgetWriteHold(k: Kernel, sem: RwSem): void {
+  const writes = k.current.writeLocks;
+  writes.splice(writes.lastIndexOf(sem.label), 1);
 }
 
 function touch(k: Kernel, sem: RwSem, sleeps: string | undefined): void {
@@ -119,7 +128,10 @@ function release(k: Kernel, sem: RwSem, how: "read" | "write"): void {
     );
   }
   if (how === "read") sem.readers.splice(sem.readers.indexOf(me), 1);
-  else sem.writer = undefined;
+  else {
+    sem.writer = undefined;
+    forgetWriteHold(k, sem);
+  }
   const locks = k.current.sleepingLocks;
   locks.splice(locks.lastIndexOf(sem.label), 1);
 }
@@ -155,6 +167,7 @@ export function* downgrade_write(k: Kernel, sem: RwSem, label = "downgrade_write
       );
     }
     sem.writer = undefined;
+    forgetWriteHold(k, sem);
     sem.readers.push(me);
   });
 }
@@ -165,4 +178,39 @@ export function* up_write(k: Kernel, sem: RwSem, label = "up_write"): Proc {
     touch(k, sem, undefined);
     release(k, sem, "write");
   });
+}
+
+/**
+ * `lockdep_assert_held(&sem)` (`how` = `"any"`) or `lockdep_assert_held_write(&sem)`
+ * (`"write"`): the running task must hold `sem` (for writing), else a `lock-not-held`
+ * violation saying that `fn`, the kernel function that relies on it, ran without it;
+ * `assertion` is the name the kernel's check goes by (`"mmap_assert_write_locked"`).
+ *
+ * Like lockdep, which looks in `current->held_locks`, this reads the task's own record
+ * of what it holds (`Task.sleepingLocks`, `Task.writeLocks`), not the rwsem: whether the
+ * running task holds a lock depends on its own steps alone (no other CPU takes or drops
+ * it on the task's behalf), so the check reads nothing another step writes, needs no
+ * declared access, and leaves what the search explores unchanged.
+ *
+ * Follows: include/linux/lockdep.h `lockdep_assert_held()`, `lockdep_assert_held_write()`,
+ * kernel/locking/lockdep.c `lock_is_held_type()` (`hlock->read == 0` for a write hold),
+ * Linux 5.18.
+ */
+export function rwsem_assert_held(
+  k: Kernel,
+  sem: RwSem,
+  how: "any" | "write",
+  assertion: string,
+  fn: string,
+): void {
+  const task = k.current;
+  const held = task.sleepingLocks.includes(sem.label);
+  if (held && (how === "any" || task.writeLocks.includes(sem.label))) return;
+  throw new Violation(
+    "lock-not-held",
+    `${k.where()}: ${fn}() needs ${sem.label} held${how === "write" ? " for writing" : ""} ` +
+      `(${assertion}()), but ${task.name} ${
+        held ? "holds it only for reading" : "does not hold it"
+      }`,
+  );
 }

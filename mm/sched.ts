@@ -39,6 +39,11 @@ export class Task {
   readonly spinlocks: string[] = [];
   /** Sleeping locks held (rwsems), for the end-of-execution check. */
   readonly sleepingLocks: string[] = [];
+  /**
+   * The rwsems among `sleepingLocks` held for writing: lockdep's `held_lock.read == 0`,
+   * what `lockdep_assert_held_write()` checks (`rwsem_assert_held()` in rwsem.ts).
+   */
+  readonly writeLocks: string[] = [];
 
   readonly #serials = new Map<string, number>();
 

@@ -72,7 +72,7 @@ import {
 import type { Mm, Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
 import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
-import { spin_trylock, spin_unlock } from "./spinlock.ts";
+import { lockdep_assert_held, spin_trylock, spin_unlock } from "./spinlock.ts";
 import { mmap_seq_read_check } from "./mmap_lock.ts";
 
 /**
@@ -213,6 +213,8 @@ function* do_anonymous_page(
     entryAccess(locked, vmf.address, "write"),
     { obj: page.name, kind: "write" },
   ], () => {
+    // Under the PTE lock pte_map_lock() returned with.
+    lockdep_assert_held(k, locked.ptl!, "set_pte_at");
     if (readEntry(k, locked, vmf.address)) {
       k.slab.free(page);
       k.rt.note("already mapped: put_page");

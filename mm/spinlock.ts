@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Proc } from "../explore/mod.ts";
+import { type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { Embedded } from "./slab.ts";
 
@@ -60,12 +60,44 @@ export function* spin_trylock(k: Kernel, lock: SpinLock): Proc<boolean> {
   });
 }
 
-/** spin_unlock(). */
+/**
+ * spin_unlock(). Releasing a lock the task does not hold is lockdep's "bad unlock
+ * balance detected!" (kernel/locking/lockdep.c `print_unlock_imbalance_bug()`, Linux
+ * 5.18): a `lock-imbalance`, not a silent release of another CPU's lock.
+ */
 export function* spin_unlock(k: Kernel, lock: SpinLock): Proc {
   yield* step(k, "spin_unlock", lock.label, [lock.access("release")], () => {
     k.slab.lockOp(lock.home, lock.name);
-    lock.holder = undefined;
     const held = k.current.spinlocks;
-    held.splice(held.lastIndexOf(lock.label), 1);
+    const at = held.lastIndexOf(lock.label);
+    if (at < 0) {
+      throw new Violation(
+        "lock-imbalance",
+        `${k.where()} releases ${lock.label}, which it does not hold`,
+      );
+    }
+    lock.holder = undefined;
+    held.splice(at, 1);
   });
+}
+
+/**
+ * `lockdep_assert_held(lock)`: the running task must hold `lock`, else a `lock-not-held`
+ * violation saying that `fn`, the kernel function that relies on it, ran without it.
+ *
+ * Like lockdep, which looks in `current->held_locks`, this reads the task's own record
+ * of what it holds (`Task.spinlocks`), not the lock word: whether the running task holds
+ * a lock depends on its own steps alone, so the check reads nothing another step writes,
+ * needs no declared access, and leaves what the search explores unchanged.
+ *
+ * Follows: include/linux/lockdep.h `lockdep_assert_held()`, kernel/locking/lockdep.c
+ * `lock_is_held_type()`, Linux 5.18.
+ */
+export function lockdep_assert_held(k: Kernel, lock: SpinLock, fn: string): void {
+  if (k.current.spinlocks.includes(lock.label)) return;
+  throw new Violation(
+    "lock-not-held",
+    `${k.where()}: ${fn}() needs ${lock.label} held (lockdep_assert_held()), ` +
+      `but ${k.current.name} does not hold it`,
+  );
 }

@@ -21,6 +21,7 @@ import { type Kernel, step } from "./kernel.ts";
 import { hex } from "./pgtable.ts";
 import { insertVma, lookup, type Mm, vm_area_alloc, type Vma, VMA_TREE } from "./mm_types.ts";
 import { call_rcu } from "./rcu.ts";
+import { mmap_assert_write_locked } from "./mmap_lock.ts";
 
 function treeAccess(mm: Mm, kind: "read" | "write") {
   return { obj: mm.obj.name, part: VMA_TREE, kind };
@@ -48,14 +49,29 @@ export interface Neighbours {
 }
 
 /**
+ * The rule for changing the tree: `mmap_lock` held for writing. The maple tree checks it
+ * with lockdep: kernel/fork.c `mm_init()` makes `mmap_lock` the tree's lock
+ * (`mt_set_external_lock(&mm->mm_mt, &mm->mmap_lock)`), and lib/maple_tree.c loads
+ * slots on the write side with `rcu_dereference_protected(..., mt_locked(mt))`, later
+ * `mt_write_locked(mt)` (held for writing), Linux 6.1; and 6.4's munmap() write-locks
+ * the VMA first, `vma_start_write()`, whose `__is_vma_write_locked()` begins with
+ * `mmap_assert_write_locked(vma->vm_mm)`.
+ */
+function assertTreeWriter(k: Kernel, mm: Mm, fn: string): void {
+  mmap_assert_write_locked(k, mm, fn);
+}
+
+/**
  * Removes `vma` from the tree (5.18's `detach_vmas_to_be_unmapped()`, 6.1's
- * `vma_mas_remove()`) and returns its neighbours.
+ * `vma_mas_remove()`) and returns its neighbours. Needs `mmap_lock` held for writing
+ * (`assertTreeWriter()`).
  */
 export function* vma_mas_remove(k: Kernel, mm: Mm, vma: Vma): Proc<Neighbours> {
   return yield* step(k, "vma_mas_remove", vma.obj.name, [
     treeAccess(mm, "write"),
     { obj: vma.obj.name, part: "detached", kind: "write" },
   ], () => {
+    assertTreeWriter(k, mm, "vma_mas_remove");
     k.slab.write(mm.obj, VMA_TREE);
     const at = mm.vmas.indexOf(vma);
     if (at < 0) throw new Error(`${vma.obj.name} is not in the tree`);
@@ -66,7 +82,10 @@ export function* vma_mas_remove(k: Kernel, mm: Mm, vma: Vma): Proc<Neighbours> {
   });
 }
 
-/** `vm_area_alloc()` + `vma_mas_store()`: a new VMA for [start, end) in the tree. */
+/**
+ * `vm_area_alloc()` + `vma_mas_store()`: a new VMA for [start, end) in the tree. Needs
+ * `mmap_lock` held for writing (`assertTreeWriter()`).
+ */
 export function* vma_mas_store(k: Kernel, mm: Mm, start: number, end: number): Proc<Vma> {
   return yield* step(
     k,
@@ -74,6 +93,7 @@ export function* vma_mas_store(k: Kernel, mm: Mm, start: number, end: number): P
     `[${hex(start)}, ${hex(end)})`,
     [treeAccess(mm, "write")],
     () => {
+      assertTreeWriter(k, mm, "vma_mas_store");
       k.slab.write(mm.obj, VMA_TREE);
       const vma = vm_area_alloc(k, start, end);
       insertVma(mm, vma);
