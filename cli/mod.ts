@@ -55,7 +55,7 @@ Exit status, for every command:
   2  bad usage: unknown command, flag, strategy or scenario (with the closest valid
      names), a bad value, or a bad replay token
   3  faultline itself failed (an internal error, or the site build), or
-     ${CLI} could not install Deno
+     the wrapper (${CLI}) could not install Deno
 
 Example:
   ${CLI} explore --strategy rcu-gfp-nowait --scenario fault-vs-munmap`;
