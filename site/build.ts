@@ -33,6 +33,8 @@ import {
   type SiteContext,
 } from "./render.ts";
 import { type Fact, shellQuote, tracePage, type TracePageInput } from "./trace_view.ts";
+import { PLAYGROUND_PATH } from "./playground.ts";
+import { writePlayground } from "./playground_bundle.ts";
 
 /** Options of {@linkcode buildSite}. */
 export interface BuildOptions {
@@ -89,9 +91,17 @@ export interface BuildResult {
 }
 
 const ROOT_DIR = fileURLToPath(ROOT);
-const ASSETS = ["site.css", "trace.js"];
+const ASSETS = ["site.css", "trace.js", "playground.js", "playground.css"];
 /** What a build owns inside outDir; only these are removed before writing. */
-const OWNED = ["index.html", "matrix.html", "notes", "traces", "assets", ".nojekyll"];
+const OWNED = [
+  "index.html",
+  "matrix.html",
+  PLAYGROUND_PATH,
+  "notes",
+  "traces",
+  "assets",
+  ".nojekyll",
+];
 
 /** A file-name-safe form of a name. */
 function fileSlug(name: string): string {
@@ -409,6 +419,15 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   for (const a of ASSETS) {
     await Deno.copyFile(new URL(`./assets/${a}`, import.meta.url), join(outDir, "assets", a));
   }
+  // The playground: the core bundled for the browser, TypeScript's transpiler, the page.
+  t = performance.now();
+  const playground = await writePlayground(ROOT_DIR, outDir, ctx, strategies, scenarios);
+  pages.push(playground.page);
+  log(
+    `playground: ${
+      playground.assets.map((a) => `${a.path} ${(a.bytes / 1024).toFixed(0)} KiB`).join(", ")
+    } in ${Math.round(performance.now() - t)} ms`,
+  );
   await copyDir(join(docsDir, "img"), join(outDir, "notes", "img"));
   await Deno.writeTextFile(join(outDir, ".nojekyll"), "");
   for (const w of warnings) log(`warning: ${w}`);

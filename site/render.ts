@@ -219,7 +219,9 @@ export function layout(ctx: SiteContext, page: PageSpec): string {
 <a class="brand" href="${to("index.html")}">faultline</a>
 <nav class="toplinks" aria-label="Site">${link("index.html", "Home")}${
     link("matrix.html", "Verdict matrix")
-  }${ctx.notes[0] ? link(ctx.notes[0].href, "Notes") : ""}</nav>
+  }${link("playground.html", "Playground")}${
+    ctx.notes[0] ? link(ctx.notes[0].href, "Notes") : ""
+  }</nav>
 </header>
 ${banner}<div class="frame${page.wide ? " wide" : ""}">
 ${

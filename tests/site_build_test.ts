@@ -96,6 +96,7 @@ Deno.test("--allow-failing-notes builds, and every page names the failing note",
       "matrix.html",
       "notes/broken.html",
       "notes/index.html",
+      "playground.html",
     ]);
     for (const page of result.pages) {
       const html = await Deno.readTextFile(join(out, page));
