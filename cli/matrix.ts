@@ -92,11 +92,54 @@ export function shortOutcome(outcome: string): string {
  * exhaustive needs no mark: "safe" is only ever the verdict of an exhaustive search,
  * "not-exh" is the outcome of one cut short, and a violation is real either way.
  */
-export function cellLines(cell: MatrixCell): [string, string] {
+export function cellLines(cell: MatrixCell, recorded: RecordedCounts = {}): [string, string] {
+  const was = recorded[`${cell.strategy}/${cell.scenario}`];
   return [
     `${cell.asExpected ? "" : "! "}${shortOutcome(cell.outcome)}`,
-    `(${count(cell.executions)})`,
+    `(${count(cell.executions)}${was !== undefined && was !== cell.executions ? "*" : ""})`,
   ];
+}
+
+/** `strategy/scenario` → executions, as `deno task bless` records them. */
+export type RecordedCounts = Readonly<Record<string, number>>;
+
+/** The recorded counts of a checkout, or none if the file is not there (an installed copy). */
+export function readRecordedCounts(): RecordedCounts {
+  try {
+    return JSON.parse(
+      Deno.readTextFileSync(new URL("../tests/explored_counts.json", import.meta.url)),
+    );
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * What a pull request did to the search, pair by pair: counts that moved since they were
+ * recorded, and pairs that are new. A reviewer sees its effect at a glance.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { movedCounts } from "./matrix.ts";
+ * const cell = { strategy: "s", scenario: "w", executions: 127 };
+ * assert.deepEqual(movedCounts([cell], { "s/w": 427 }), ["s × w: 427 → 127"]);
+ * assert.deepEqual(movedCounts([cell], {}), ["s × w: new pair, 127"]);
+ * ```
+ */
+export function movedCounts(
+  cells: readonly Pick<MatrixCell, "strategy" | "scenario" | "executions">[],
+  recorded: RecordedCounts,
+): string[] {
+  if (Object.keys(recorded).length === 0) return [];
+  const out: string[] = [];
+  for (const c of cells) {
+    const was = recorded[`${c.strategy}/${c.scenario}`];
+    const pair = `${c.strategy} × ${c.scenario}`;
+    if (was === undefined) out.push(`${pair}: new pair, ${count(c.executions)}`);
+    else if (was !== c.executions) out.push(`${pair}: ${count(was)} → ${count(c.executions)}`);
+  }
+  return out;
 }
 
 /** `name` in lines of at most `width`, broken after its hyphens (a longer piece stays whole). */
@@ -131,11 +174,12 @@ function grid(
   rows: readonly string[],
   columns: readonly string[],
   at: (s: string, w: string) => MatrixCell | undefined,
+  linesOf: (c: MatrixCell) => [string, string],
 ): string[] {
   const cells = rows.map((s) =>
     columns.map((w) => {
       const c = at(s, w);
-      return c ? cellLines(c) : ["", ""];
+      return c ? linesOf(c) : ["", ""];
     })
   );
   const widths = columns.map((w, j) =>
@@ -182,13 +226,14 @@ function list(
   rows: readonly string[],
   columns: readonly string[],
   at: (s: string, w: string) => MatrixCell | undefined,
+  linesOf: (c: MatrixCell) => [string, string],
 ): string[] {
   const width = Math.max(...columns.map((w) => w.length));
   return rows.flatMap((s) => [
     s,
     ...columns.map((w) => {
       const c = at(s, w);
-      return c ? `  ${w.padEnd(width)}  ${cellLines(c).join(" ")}` : `  ${w.padEnd(width)}  -`;
+      return c ? `  ${w.padEnd(width)}  ${linesOf(c).join(" ")}` : `  ${w.padEnd(width)}  -`;
     }),
   ]);
 }
@@ -219,13 +264,20 @@ function legend(cells: readonly MatrixCell[]): string[] {
  * scenarios do not fit across), its legend, the cells that differ from their
  * declaration, the commands that replay each counterexample, and the summary.
  */
-export function formatMatrix(cells: readonly MatrixCell[], millis: number): string {
+export function formatMatrix(
+  cells: readonly MatrixCell[],
+  millis: number,
+  recorded: RecordedCounts = {},
+): string {
   const rows = [...new Set(cells.map((c) => c.strategy))];
   const columns = [...new Set(cells.map((c) => c.scenario))];
   const byPair = new Map(cells.map((c) => [`${c.strategy}\0${c.scenario}`, c]));
   const at = (s: string, w: string) => byPair.get(`${s}\0${w}`);
-  const table = grid(rows, columns, at);
-  const text = table.some((l) => l.length > MATRIX_COLUMNS) ? list(rows, columns, at) : table;
+  const linesOf = (c: MatrixCell) => cellLines(c, recorded);
+  const table = grid(rows, columns, at, linesOf);
+  const text = table.some((l) => l.length > MATRIX_COLUMNS)
+    ? list(rows, columns, at, linesOf)
+    : table;
   text.push("", ...legend(cells));
   const unexpected = cells.filter((c) => !c.asExpected);
   if (unexpected.length) {
@@ -238,6 +290,11 @@ export function formatMatrix(cells: readonly MatrixCell[], millis: number): stri
       // An error (a pair stopped at its time limit, model code that threw) says where.
       if (c.verdict === "error" && c.counterexample) text.push(`    ${c.counterexample.message}`);
     }
+  }
+  const moved = movedCounts(cells, recorded);
+  if (moved.length) {
+    text.push("", "* executions moved since the recorded counts (tests/explored_counts.json):");
+    for (const m of moved) text.push(`  ${m}`);
   }
   const tokens = cells.filter((c) => c.token);
   if (tokens.length) {
@@ -305,7 +362,7 @@ export const matrixCommand: Command = command({
     io.out(
       flags.json
         ? JSON.stringify(matrixJson(cells, flags.traces === true), null, 2) + "\n"
-        : formatMatrix(cells, millis),
+        : formatMatrix(cells, millis, readRecordedCounts()),
     );
     return matrixExit(cells);
   },
