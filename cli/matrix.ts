@@ -124,7 +124,7 @@ export function readRecordedCounts(): RecordedCounts {
  * import { movedCounts } from "./matrix.ts";
  * const cell = { strategy: "s", scenario: "w", executions: 127 };
  * assert.deepEqual(movedCounts([cell], { "s/w": 427 }), ["s × w: 427 → 127"]);
- * assert.deepEqual(movedCounts([cell], {}), ["s × w: new pair, 127"]);
+ * assert.deepEqual(movedCounts([cell], { "s/x": 1 }), ["s × w: new pair, 127"]);
  * ```
  */
 export function movedCounts(
