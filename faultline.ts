@@ -17,6 +17,7 @@ import {
   verdictOf,
 } from "./explore/mod.ts";
 import { strategies } from "./strategies/mod.ts";
+import { DEFAULT_CONFIG, type KernelConfig } from "./mm/mod.ts";
 import type { Expectation, Strategy } from "./strategies/mod.ts";
 import { program, type Scenario, scenarios, type StepWatch } from "./scenarios/mod.ts";
 
@@ -70,6 +71,8 @@ function editDistance(a: string, b: string): number {
 export interface CheckResult {
   readonly strategy: string;
   readonly scenario: string;
+  /** The kernel configuration the verdict holds for. */
+  readonly config: KernelConfig;
   readonly result: ExploreResult;
   readonly verdict: Verdict;
   /** The verdict with the violation kind: `"safe"`, `"violation:use-after-free"`... */
@@ -94,6 +97,13 @@ export function outcomeOf(result: ExploreResult): string {
 export interface CheckOptions extends ExploreOptions {
   /** Told of every step the scenario's CPUs take (the worker pool's last-step record). */
   readonly watch?: StepWatch;
+  /**
+   * The kernel configuration to explore under (`DEFAULT_CONFIG` if absent). A strategy's
+   * `expected` verdicts are the default configuration's; `asExpected` compares with them
+   * whatever the configuration. The replay token names no configuration: it replays
+   * under the default one.
+   */
+  readonly config?: KernelConfig;
 }
 
 /**
@@ -108,13 +118,15 @@ export function check(
 ): CheckResult {
   const s = typeof strategy === "string" ? strategyNamed(strategy) : strategy;
   const w = typeof scenario === "string" ? scenarioNamed(scenario) : scenario;
-  const result = explore(program(s, w, options.watch), options);
+  const config = options.config ?? DEFAULT_CONFIG;
+  const result = explore(program(s, w, options.watch, config), options);
   const outcome = outcomeOf(result);
   const expected = s.expected[w.name];
   const bad = result.counterexample ?? result.inconclusive;
   return {
     strategy: s.name,
     scenario: w.name,
+    config,
     result,
     verdict: verdictOf(result),
     outcome,

@@ -21,6 +21,7 @@ import {
   type MatrixOptions,
 } from "./faultline.ts";
 import type { Counterexample, ExploreOptions, ExploreResult, Progress } from "./explore/mod.ts";
+import { DEFAULT_CONFIG } from "./mm/mod.ts";
 import { type Op, type Scenario, scenarios } from "./scenarios/mod.ts";
 import { type Expectation, strategies, type Strategy } from "./strategies/mod.ts";
 import {
@@ -177,6 +178,8 @@ function stoppedResult(
   return {
     strategy,
     scenario,
+    // The pool explores the default configuration only.
+    config: DEFAULT_CONFIG,
     result,
     verdict: "error",
     outcome: `error:${kind}`,

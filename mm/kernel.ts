@@ -25,18 +25,54 @@ export interface Bounds {
   readonly allocFailures: number;
 }
 
+/**
+ * How page tables unlinked by a teardown are freed (`tlb_remove_table()`, see
+ * `tlb_finish_mmu()` in memory.ts):
+ *
+ * - `"rcu"`: CONFIG_MMU_GATHER_RCU_TABLE_FREE, the batch always allocated: freed by
+ *   `tlb_remove_table_rcu()` after an RCU grace period (mm/mmu_gather.c
+ *   `tlb_remove_table_free()` → `call_rcu()`). x86 with CONFIG_PARAVIRT, arm64, ppc...
+ * - `"ipi"`: bare-metal x86 without CONFIG_PARAVIRT, Linux 5.18 and 6.4:
+ *   arch/x86/mm/pgtable.c `paravirt_tlb_remove_table()` is `tlb_remove_page()`, so a
+ *   table is freed with the pages, by `tlb_flush_mmu_free()`, after
+ *   `tlb_flush_mmu_tlbonly()`'s TLB flush, whose IPI (`flush_tlb_mm_range()` →
+ *   `native_flush_tlb_multi()`, waiting) each CPU takes only with IRQs enabled.
+ * - `"rcu-ipi-fallback"`: CONFIG_MMU_GATHER_RCU_TABLE_FREE where the batch page
+ *   (`__get_free_page(GFP_NOWAIT | __GFP_NOWARN)` in `tlb_remove_table()`) may fail to
+ *   be allocated: then `tlb_remove_table_one()` → `tlb_remove_table_sync_one()`
+ *   (`smp_call_function(tlb_remove_table_smp_sync, NULL, 1)`: an IPI, "not an RCU grace
+ *   period ... sufficient for software page-table walkers that rely on IRQ disabling")
+ *   and the table is freed at once. Both outcomes are explored.
+ */
+export type TableFree = "rcu" | "ipi" | "rcu-ipi-fallback";
+
+/**
+ * The kernel configuration an execution runs under, named after Kconfig. Each field is
+ * read at the one place its concept lives (`tableFree`: `tlb_finish_mmu()`), from
+ * {@linkcode Kernel.config}, never passed down call chains.
+ */
+export interface KernelConfig {
+  /** How unlinked page tables are freed; see {@linkcode TableFree}. */
+  readonly tableFree: TableFree;
+}
+
+/** Today's model: RCU table freeing, every batch allocated. Every verdict is this one's. */
+export const DEFAULT_CONFIG: KernelConfig = { tableFree: "rcu" };
+
 /** One execution's machine. */
 export class Kernel {
   readonly rt: Runtime;
   readonly slab: Slab;
   readonly bounds: Bounds;
+  readonly config: KernelConfig;
   readonly #tasks = new Map<number, Task>();
   /** Kernel function of the running step, for histories. */
   #label = "setup";
 
-  constructor(rt: Runtime, bounds: Bounds) {
+  constructor(rt: Runtime, bounds: Bounds, config: KernelConfig = DEFAULT_CONFIG) {
     this.rt = rt;
     this.bounds = bounds;
+    this.config = config;
     this.slab = new Slab({
       where: () => this.where(),
       creator: () => rt.current < 0 ? undefined : { id: rt.current, name: this.current.name },

@@ -17,15 +17,15 @@
  *
  * Follows: mm/memory.c and mm/mmu_gather.c, Linux 5.18. Left out: file, shared, COW,
  * swap and huge-page faults; the zero page (every fault allocates); TLB flushes
- * (freeing pages at `tlb_finish_mmu()` stands for them); on x86 without PARAVIRT page
- * tables are freed after an IPI TLB flush rather than RCU, which the model does not
- * cover.
+ * (freeing pages at `tlb_finish_mmu()` stands for them), except for the IPI that frees
+ * tables under the `"ipi"` and `"rcu-ipi-fallback"` configurations (`KernelConfig` in
+ * kernel.ts, `tlb_finish_mmu()` here).
  *
  * @module
  */
 
 import type { Proc } from "../explore/mod.ts";
-import { type Kernel, step } from "./kernel.ts";
+import { choose, type Kernel, step } from "./kernel.ts";
 import { alloc, type Gfp } from "./page_alloc.ts";
 import {
   alignDown,
@@ -49,6 +49,7 @@ import { mmap_assert_locked } from "./mmap_lock.ts";
 import type { Mm, Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
 import { call_rcu } from "./rcu.ts";
+import { wait_for_ipi } from "./irq.ts";
 
 /** How a fault ended (`vm_fault_t`, reduced). */
 export type FaultResult = "done" | "retry" | "oom" | "sigsegv";
@@ -403,10 +404,46 @@ function* free_table(
 }
 
 /**
- * `tlb_finish_mmu()`: frees the zapped pages now and the unlinked tables after an RCU
- * grace period (`tlb_remove_table_rcu()`).
+ * `tlb_finish_mmu()`: frees the zapped pages now, and the unlinked tables as the
+ * kernel's configuration says (`k.config.tableFree`, see `TableFree` in kernel.ts):
+ *
+ * - `"rcu"`: after an RCU grace period (`tlb_remove_table_rcu()`).
+ * - `"ipi"`: x86 without CONFIG_PARAVIRT, 5.18 and 6.4, where `___pXd_free_tlb()` →
+ *   `paravirt_tlb_remove_table()` is `tlb_remove_page()` (arch/x86/mm/pgtable.c): the
+ *   tables are freed with the pages by `tlb_flush_mmu()` → `tlb_flush_mmu_free()`, after
+ *   `tlb_flush_mmu_tlbonly()` → `flush_tlb_mm_range()` has sent the TLB-flush IPI and
+ *   every other CPU has taken it (`wait_for_ipi()` in irq.ts), so after every IRQs-off
+ *   section present at the flush. One step frees them all, pages included.
+ * - `"rcu-ipi-fallback"`: `tlb_remove_table()` (mm/mmu_gather.c) allocates its batch
+ *   page with GFP_NOWAIT; both outcomes are explored. Allocated: after a grace period,
+ *   as `"rcu"`. Not: `tlb_remove_table_one()` → `tlb_remove_table_sync_one()`, an IPI
+ *   to every CPU, then `__tlb_remove_table()` at once. Modelled loosely: the kernel
+ *   tries the allocation at the first `tlb_remove_table()` of the gather, in
+ *   `free_pgtables()`, and frees that table there, and tries again for the next one;
+ *   the model decides once for all the gather's tables, here, after the pages.
+ *
+ * The TLB flush of the `"rcu"` configurations (which may be a hypercall, not an IPI,
+ * under PARAVIRT: arch/x86/include/asm/tlb.h) is not waited for: nothing in the model
+ * relies on it.
  */
 export function* tlb_finish_mmu(k: Kernel, tlb: MmuGather): Proc {
+  const tableFree = k.config.tableFree;
+  if (tableFree === "ipi" && tlb.tables.length) {
+    const pages = tlb.pages.splice(0);
+    const tables = tlb.tables.splice(0);
+    const names = [...pages.map((p) => p.name), ...tables.map((t) => t.obj.name)];
+    yield* wait_for_ipi(
+      k,
+      "tlb_flush_mmu",
+      `free ${names.join(", ")}`,
+      names.map((obj) => ({ obj, kind: "write" as const })),
+      () => {
+        pages.forEach((p) => k.slab.free(p));
+        tables.forEach((t) => k.slab.free(t.obj));
+      },
+    );
+    return;
+  }
   if (tlb.pages.length) {
     const pages = tlb.pages.splice(0);
     yield* step(
@@ -422,6 +459,24 @@ export function* tlb_finish_mmu(k: Kernel, tlb: MmuGather): Proc {
   }
   if (tlb.tables.length) {
     const tables = tlb.tables.splice(0);
+    if (tableFree === "rcu-ipi-fallback") {
+      const failed = yield* choose(
+        k,
+        "tlb_remove_table",
+        "__get_free_page(GFP_NOWAIT | __GFP_NOWARN) for the batch",
+        ["batch allocated", "fails: tlb_remove_table_one()"],
+      );
+      if (failed) {
+        yield* wait_for_ipi(
+          k,
+          "tlb_remove_table_sync_one",
+          `__tlb_remove_table(${tables.map((t) => t.obj.name).join(", ")})`,
+          tables.map((t) => ({ obj: t.obj.name, kind: "write" as const })),
+          () => tables.forEach((t) => k.slab.free(t.obj)),
+        );
+        return;
+      }
+    }
     yield* call_rcu(
       k,
       "tlb_remove_table_rcu",

@@ -11,6 +11,7 @@ export * from "./sched.ts";
 export * from "./slab.ts";
 export * from "./page_alloc.ts";
 export * from "./rcu.ts";
+export * from "./irq.ts";
 export * from "./spinlock.ts";
 export * from "./rwsem.ts";
 export * from "./seqlock.ts";

@@ -18,6 +18,9 @@
  * readers present when it starts, and a callback may run the instant it ends. Real RCU
  * may wait longer, which can only hide bugs, never add them.
  *
+ * An IRQs-off section (mm/irq.ts) is a reader too: since the RCU flavour
+ * consolidation of Linux 5.0, a grace period also waits for regions with IRQs disabled.
+ *
  * Follows: include/linux/rcupdate.h, kernel/rcu/tree.c (call_rcu, synchronize_rcu),
  * Documentation/RCU/whatisRCU.rst, Linux 5.18. Left out: preemptible RCU, SRCU,
  * expedited grace periods, callback batching and ordering between callbacks.
@@ -28,6 +31,7 @@
 import { type Access, type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { might_sleep } from "./sched.ts";
+import { irqSectionObj, irqsOffEnded, irqsOffNow } from "./irq.ts";
 
 const READERS = "rcu";
 
@@ -70,14 +74,32 @@ export function* rcu_read_unlock(k: Kernel): Proc {
   });
 }
 
-/** The read-side sections in progress now: the ones a new grace period waits for. */
-function readersNow(k: Kernel): { cpu: number; section: number; name: string }[] {
+/** A read-side section a grace period waits for: an RCU one or an IRQs-off one. */
+interface Reader {
+  readonly cpu: number;
+  /** The section's object, released when it ends. */
+  readonly obj: string;
+  readonly ended: () => boolean;
+}
+
+/**
+ * The read-side sections in progress now: the ones a new grace period waits for. An
+ * IRQs-off section (mm/irq.ts) counts as one, as it does since 5.0's RCU flavour
+ * consolidation; its steps write the task's part of `"rcu"` too, so the read declared
+ * here covers it.
+ */
+function readersNow(k: Kernel): Reader[] {
   k.touch(READERS, undefined, "read");
-  return k.tasks.filter((t) => t.rcuDepth > 0).map((t) => ({
-    cpu: t.id,
-    section: t.rcuSection,
-    name: t.name,
+  const rcu = k.tasks.filter((t) => t.rcuDepth > 0).map((t): Reader => {
+    const section = t.rcuSection;
+    return { cpu: t.id, obj: sectionObj(t.id, section), ended: () => ended(k, t.id, section) };
+  });
+  const irqsOff = irqsOffNow(k, false).map((r): Reader => ({
+    cpu: r.cpu,
+    obj: irqSectionObj(r.cpu, r.section),
+    ended: () => irqsOffEnded(k, r.cpu, r.section),
   }));
+  return [...rcu, ...irqsOff];
 }
 
 function ended(k: Kernel, cpu: number, section: number): boolean {
@@ -110,15 +132,15 @@ export function* call_rcu(
           label,
           detail,
           [
-            ...waitFor.map((r): Access => ({ obj: sectionObj(r.cpu, r.section), kind: "acquire" })),
+            ...waitFor.map((r): Access => ({ obj: r.obj, kind: "acquire" })),
             ...touches,
           ],
           callback,
           {
-            enabled: () => waitFor.every((r) => ended(k, r.cpu, r.section)),
+            enabled: () => waitFor.every((r) => r.ended()),
             waitingFor: () => ({
               resource: "an RCU grace period",
-              holders: waitFor.filter((r) => !ended(k, r.cpu, r.section)).map((r) => r.cpu),
+              holders: waitFor.filter((r) => !r.ended()).map((r) => r.cpu),
             }),
           },
         );
@@ -143,13 +165,13 @@ export function* synchronize_rcu(k: Kernel): Proc {
     k,
     "synchronize_rcu",
     "wait for readers",
-    waitFor.map((r): Access => ({ obj: sectionObj(r.cpu, r.section), kind: "acquire" })),
+    waitFor.map((r): Access => ({ obj: r.obj, kind: "acquire" })),
     () => {},
     {
-      enabled: () => waitFor.every((r) => ended(k, r.cpu, r.section)),
+      enabled: () => waitFor.every((r) => r.ended()),
       waitingFor: () => ({
         resource: "an RCU grace period",
-        holders: waitFor.filter((r) => !ended(k, r.cpu, r.section)).map((r) => r.cpu),
+        holders: waitFor.filter((r) => !r.ended()).map((r) => r.cpu),
       }),
     },
   );

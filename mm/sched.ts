@@ -17,7 +17,8 @@ import { Violation } from "../explore/mod.ts";
  *
  * Everything here is written only by the task itself. Its RCU depth and section are
  * also read by other CPUs (a grace period starting) and so are declared, as the
- * `"rcu"` object's part named after the task, by the steps that change them; the
+ * `"rcu"` object's part named after the task, by the steps that change them (its IRQ
+ * depth and section likewise, as parts of `"irq"` and `"rcu"`: mm/irq.ts); the
  * task's own reads of its own fields (`might_sleep()`, the failure budget) need no
  * declaration: a read races only with another thread's store, and there is none.
  */
@@ -35,6 +36,10 @@ export class Task {
   rcuDepth = 0;
   /** Counts this task's outermost RCU read-side sections; names the current one. */
   rcuSection = 0;
+  /** local_irq_disable() nesting depth (mm/irq.ts); IRQs are off while it is above 0. */
+  irqDepth = 0;
+  /** Counts this task's outermost IRQs-off sections; names the current one. */
+  irqSection = 0;
   /** Spinlocks held, innermost last. */
   readonly spinlocks: string[] = [];
   /** Sleeping locks held (rwsems), for the end-of-execution check. */
@@ -64,18 +69,20 @@ export class Task {
   }
 
   get inAtomic(): boolean {
-    return this.rcuDepth > 0 || this.spinlocks.length > 0;
+    return this.rcuDepth > 0 || this.irqDepth > 0 || this.spinlocks.length > 0;
   }
 }
 
 /**
- * `might_sleep()`: `what` may block, which is a bug inside an RCU read-side section or
- * under a spinlock.
+ * `might_sleep()`: `what` may block, which is a bug inside an RCU read-side section,
+ * with IRQs disabled (`irqs_disabled()` in `__might_resched()`) or under a spinlock.
  */
 export function might_sleep(task: Task, what: string): void {
   if (!task.inAtomic) return;
   const context = task.rcuDepth > 0
     ? "inside an rcu_read_lock() section"
+    : task.irqDepth > 0
+    ? "with IRQs disabled"
     : `holding spinlock ${task.spinlocks[task.spinlocks.length - 1]}`;
   throw new Violation(
     "sleep-in-atomic",

@@ -36,12 +36,14 @@
  *   serializes any further races with concurrent mmap lock writers."
  *
  * `speculative_page_walk_begin()` (patch 14/35) is `rcu_read_lock()` with
- * CONFIG_MMU_GATHER_RCU_TABLE_FREE and `local_irq_disable()` without it. Only the RCU
- * variant is modelled: the model frees page tables only through RCU
- * (`tlb_remove_table_rcu()`, mm/memory.ts), so an IRQs-off section would have to hold
- * up an IPI that the model's teardown never sends. (Since RCU flavour consolidation in
- * 5.0 an IRQs-off region also holds up RCU grace periods, so with RCU table freeing the
- * two variants protect alike.)
+ * CONFIG_MMU_GATHER_RCU_TABLE_FREE and `local_irq_disable()` without it; both are
+ * modelled, chosen by {@linkcode SpeculativeOptions.walk}. The RCU variant holds off
+ * only a table freed after a grace period (`tableFree: "rcu"` of `KernelConfig`,
+ * kernel.ts); the IRQs-off one holds off the TLB-flush IPI (`"ipi"`, bare-metal x86)
+ * and `tlb_remove_table_sync_one()`'s (`"rcu-ipi-fallback"`), and, since RCU flavour
+ * consolidation in 5.0 an IRQs-off region also holds up RCU grace periods, the grace
+ * period too: it is safe under every configuration, the RCU one only where the
+ * series enables it.
  *
  * Left out: huge pages, swap and NUMA entries (`pud_trans_huge()`, `is_swap_pmd()`,
  * ...: the model has none, so those tests are always false), `pud_bad()` and
@@ -72,6 +74,7 @@ import {
 import type { Mm, Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
 import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
+import { local_irq_disable, local_irq_enable } from "./irq.ts";
 import { lockdep_assert_held, spin_trylock, spin_unlock } from "./spinlock.ts";
 import { mmap_seq_read_check } from "./mmap_lock.ts";
 
@@ -101,14 +104,26 @@ export interface VmFault {
   readonly orig_pmd: Table;
 }
 
-/** `speculative_page_walk_begin()`, CONFIG_MMU_GATHER_RCU_TABLE_FREE: `rcu_read_lock()`. */
-export function* speculative_page_walk_begin(k: Kernel): Proc {
-  yield* rcu_read_lock(k);
+/**
+ * How `speculative_page_walk_begin()`/`_end()` keep page tables from being freed (patch
+ * 14/35): `"rcu"`, `rcu_read_lock()` (CONFIG_MMU_GATHER_RCU_TABLE_FREE), or
+ * `"irqs-off"`, `local_irq_disable()` (without it).
+ */
+export type SpeculativeWalk = "rcu" | "irqs-off";
+
+/**
+ * `speculative_page_walk_begin()`: `rcu_read_lock()` with
+ * CONFIG_MMU_GATHER_RCU_TABLE_FREE, `local_irq_disable()` without (`walk`).
+ */
+export function* speculative_page_walk_begin(k: Kernel, walk: SpeculativeWalk = "rcu"): Proc {
+  if (walk === "irqs-off") yield* local_irq_disable(k);
+  else yield* rcu_read_lock(k);
 }
 
-/** `speculative_page_walk_end()`, CONFIG_MMU_GATHER_RCU_TABLE_FREE: `rcu_read_unlock()`. */
-export function* speculative_page_walk_end(k: Kernel): Proc {
-  yield* rcu_read_unlock(k);
+/** `speculative_page_walk_end()`: `rcu_read_unlock()` or `local_irq_enable()`. */
+export function* speculative_page_walk_end(k: Kernel, walk: SpeculativeWalk = "rcu"): Proc {
+  if (walk === "irqs-off") yield* local_irq_enable(k);
+  else yield* rcu_read_unlock(k);
 }
 
 /** `pXdval = READ_ONCE(*pXd)`: one load of entry `addr` of `table`, named `label`. */
@@ -129,10 +144,18 @@ export interface SpeculativeOptions {
    * checks it again (false; not in any posted version).
    */
   readonly pmdReloads: boolean;
+  /**
+   * Which `speculative_page_walk_begin()` the walk and `pte_map_lock()` use; `"rcu"`
+   * (the CONFIG_MMU_GATHER_RCU_TABLE_FREE one) if absent.
+   */
+  readonly walk?: SpeculativeWalk;
 }
 
-/** The series as posted (v2). */
+/** The series as posted (v2), built with CONFIG_MMU_GATHER_RCU_TABLE_FREE. */
 export const SPF_V2: SpeculativeOptions = { pmdReloads: true };
+
+/** The series as posted (v2), built without it: the walk runs with IRQs disabled. */
+export const SPF_V2_IRQS_OFF: SpeculativeOptions = { pmdReloads: true, walk: "irqs-off" };
 
 /**
  * `do_handle_mm_fault(vma, address, flags | FAULT_FLAG_SPECULATIVE, seq, regs)` for an
@@ -147,7 +170,8 @@ export function* do_handle_mm_fault_speculative(
   seq: number,
   options: SpeculativeOptions = SPF_V2,
 ): Proc<FaultResult> {
-  yield* speculative_page_walk_begin(k);
+  const walk = options.walk ?? "rcu";
+  yield* speculative_page_walk_begin(k, walk);
   // pgd_offset() / p4d_offset() / pud_offset() / pmd_offset(), each READ_ONCE()'d and
   // given up on when none: `goto spf_fail`.
   let table = mm.pgd;
@@ -155,7 +179,7 @@ export function* do_handle_mm_fault_speculative(
   while (table.level !== "pte") {
     const entry = yield* readOnce(k, `${table.level}_offset`, table, address);
     if (!isTable(entry)) {
-      yield* speculative_page_walk_end(k);
+      yield* speculative_page_walk_end(k, walk);
       return "retry";
     }
     if (entry.level === "pte") pmd = table;
@@ -163,7 +187,7 @@ export function* do_handle_mm_fault_speculative(
   }
   // vmf.pte = pte_offset_map(vmf.pmd, address); vmf.orig_pte = READ_ONCE(*vmf.pte);
   const orig_pte = yield* readOnce(k, "pte_offset_map", table, address);
-  yield* speculative_page_walk_end(k);
+  yield* speculative_page_walk_end(k, walk);
   // handle_pte_fault(): a present PTE is not handled speculatively (patch 19/35).
   if (orig_pte) return "retry";
   const vmf = { mm, vma, address, seq, pmd: pmd!, orig_pmd: table };
@@ -202,7 +226,7 @@ function* do_anonymous_page(
     GFP_HIGHUSER_MOVABLE,
   );
   if (!page) return "oom";
-  const locked = yield* pte_map_lock(k, vmf);
+  const locked = yield* pte_map_lock(k, vmf, options.walk ?? "rcu");
   if (!locked) {
     // `ret = VM_FAULT_RETRY; goto release;`
     yield* put_page(k, page);
@@ -231,8 +255,12 @@ function* do_anonymous_page(
  * locked, if no mmap writer ran since `vmf->seq` was sampled; undefined (and nothing
  * held) otherwise.
  */
-export function* pte_map_lock(k: Kernel, vmf: VmFault): Proc<Table | undefined> {
-  yield* speculative_page_walk_begin(k);
+export function* pte_map_lock(
+  k: Kernel,
+  vmf: VmFault,
+  walk: SpeculativeWalk = "rcu",
+): Proc<Table | undefined> {
+  yield* speculative_page_walk_begin(k, walk);
   // "The mmap sequence count check guarantees that the page tables are still valid at
   // that point, and speculative_page_walk_begin() ensures that they stay around."
   if (yield* mmap_seq_read_check(k, vmf.mm, vmf.seq)) {
@@ -243,7 +271,7 @@ export function* pte_map_lock(k: Kernel, vmf: VmFault): Proc<Table | undefined> 
       const pte = vmf.orig_pmd;
       if (yield* spin_trylock(k, pte.ptl!)) {
         if (yield* mmap_seq_read_check(k, vmf.mm, vmf.seq)) {
-          yield* speculative_page_walk_end(k);
+          yield* speculative_page_walk_end(k, walk);
           return pte;
         }
         // unlock_fail:
@@ -252,7 +280,7 @@ export function* pte_map_lock(k: Kernel, vmf: VmFault): Proc<Table | undefined> 
     }
   }
   // fail:
-  yield* speculative_page_walk_end(k);
+  yield* speculative_page_walk_end(k, walk);
   return undefined;
 }
 

@@ -8,7 +8,16 @@
  */
 
 import type { Proc, ProgramFactory, StepRequest } from "../explore/mod.ts";
-import { type Bounds, check_mm, Kernel, mm_alloc, setupFault, setupVma } from "../mm/mod.ts";
+import {
+  type Bounds,
+  check_mm,
+  DEFAULT_CONFIG,
+  Kernel,
+  type KernelConfig,
+  mm_alloc,
+  setupFault,
+  setupVma,
+} from "../mm/mod.ts";
 import type { Strategy } from "../strategies/strategy.ts";
 import { validateScenario } from "./validate.ts";
 
@@ -74,17 +83,19 @@ function* watched<T>(
 /**
  * The program that runs `scenario` with `strategy`'s locking. Throws if the scenario is
  * malformed (see {@linkcode validateScenario}). With `watch`, every step each CPU takes
- * is reported to it (which costs a little per step; without it, nothing).
+ * is reported to it (which costs a little per step; without it, nothing). The kernel
+ * runs under `config` (`DEFAULT_CONFIG`, RCU table freeing, unless given).
  */
 export function program(
   strategy: Strategy,
   scenario: Scenario,
   watch?: StepWatch,
+  config: KernelConfig = DEFAULT_CONFIG,
 ): ProgramFactory {
   validateScenario(scenario);
   return (rt) => {
     watch?.execution();
-    const k = new Kernel(rt, scenario.bounds);
+    const k = new Kernel(rt, scenario.bounds, config);
     const mm = mm_alloc(k);
     for (const [start, end] of scenario.vmas) setupVma(k, mm, start, end);
     for (const addr of scenario.prefault) setupFault(k, mm, addr);

@@ -9,7 +9,7 @@ import { rcuGfpNowait } from "./rcu_gfp_nowait.ts";
 import { vmaRwsem } from "./vma_rwsem.ts";
 import { spfNowaitOneRcu } from "./spf_nowait_one_rcu.ts";
 import { spfNowaitSeqSections } from "./spf_nowait_seq_sections.ts";
-import { spfV2 } from "./spf_v2.ts";
+import { spfV2, spfV2IrqsOff } from "./spf_v2.ts";
 import { perVmaLock } from "./per_vma_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
@@ -21,6 +21,7 @@ export {
   spfNowaitOneRcu,
   spfNowaitSeqSections,
   spfV2,
+  spfV2IrqsOff,
   vmaRwsem,
 };
 

@@ -58,6 +58,7 @@ import {
   rcu_read_unlock,
   type SpeculativeOptions,
   SPF_V2,
+  SPF_V2_IRQS_OFF,
   step,
   type Vma,
   vma_lookup,
@@ -138,4 +139,32 @@ export const spfV2: Strategy = {
   },
   fault: spfFault(),
   ...WRITERS_RCU_FREEING_VMAS,
+};
+
+/**
+ * Strategy 6 built without CONFIG_MMU_GATHER_RCU_TABLE_FREE: the same series, with
+ * `speculative_page_walk_begin()` as `local_irq_disable()` (patch 14/35), as on
+ * bare-metal x86 without PARAVIRT, whose page tables are freed after the TLB-flush IPI
+ * (`tableFree: "ipi"` of `KernelConfig`).
+ *
+ * Which variant is safe under which configuration, as the explorer finds it on
+ * fault-vs-munmap (docs/kernel-config.md): the RCU walk (`spfV2`) only under `"rcu"`:
+ * the TLB-flush IPI of `"ipi"` and `tlb_remove_table_sync_one()` of
+ * `"rcu-ipi-fallback"` do not wait for an RCU reader, and the walk reads a freed PUD.
+ * The IRQs-off walk (this one) under all three: the IPI waits for it, and since 5.0 a
+ * grace period does too. Neither covers `do_anonymous_page()`'s reload of `*vmf->pmd`
+ * after `speculative_page_walk_end()` (fault-vs-munmap-pte-present: a use-after-free
+ * under every configuration).
+ *
+ * Not in the matrix's strategy list (which is explored under the default configuration
+ * only); `tests/config_test.ts` and `docs/kernel-config.md` explore it under each
+ * configuration. Its expectations are spf-v2's, those of the default configuration,
+ * where an IRQs-off section is an RCU reader.
+ */
+export const spfV2IrqsOff: Strategy = {
+  ...spfV2,
+  name: "spf-v2-irqs-off",
+  title: "Speculative page faults v2, IRQs-off page-table walk (no MMU_GATHER_RCU_TABLE_FREE)",
+  summary: "spf-v2 with speculative_page_walk_begin() = local_irq_disable()",
+  fault: spfFault(SPF_V2_IRQS_OFF),
 };
