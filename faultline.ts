@@ -140,6 +140,8 @@ export function check(
 export interface MatrixCell {
   readonly strategy: string;
   readonly scenario: string;
+  /** The kernel configuration the verdict holds for. */
+  readonly config: KernelConfig;
   readonly verdict: Verdict;
   /** The violation kind, for a violation or an error. */
   readonly kind?: string;
@@ -165,6 +167,7 @@ export function cellOf(c: CheckResult, millis: number): MatrixCell {
   return {
     strategy: c.strategy,
     scenario: c.scenario,
+    config: c.config,
     verdict: c.verdict,
     ...(c.result.counterexample ? { kind: c.result.counterexample.kind } : {}),
     outcome: c.outcome,

@@ -18,6 +18,7 @@
 
 import { check, type CheckResult, scenarioNamed, strategyNamed } from "./faultline.ts";
 import type { ExploreOptions, Progress, StepRequest } from "./explore/mod.ts";
+import type { KernelConfig } from "./mm/mod.ts";
 import type { Scenario, StepWatch } from "./scenarios/mod.ts";
 import type { Expectation, Strategy } from "./strategies/mod.ts";
 
@@ -25,7 +26,10 @@ import type { Expectation, Strategy } from "./strategies/mod.ts";
 export const PAIR_WORKER_NAME = "faultline-pair-worker";
 
 /** The explore options that cross to the worker: plain data, no callbacks. */
-export type PlainExploreOptions = Omit<ExploreOptions, "onProgress">;
+export type PlainExploreOptions = Omit<ExploreOptions, "onProgress"> & {
+  /** The kernel configuration to explore under (the default if absent). */
+  readonly config?: KernelConfig;
+};
 
 /** A request: run one pair. */
 export interface RunPair {

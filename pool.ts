@@ -21,7 +21,7 @@ import {
   type MatrixOptions,
 } from "./faultline.ts";
 import type { Counterexample, ExploreOptions, ExploreResult, Progress } from "./explore/mod.ts";
-import { DEFAULT_CONFIG } from "./mm/mod.ts";
+import { DEFAULT_CONFIG, type KernelConfig } from "./mm/mod.ts";
 import { type Op, type Scenario, scenarios } from "./scenarios/mod.ts";
 import { type Expectation, strategies, type Strategy } from "./strategies/mod.ts";
 import {
@@ -91,6 +91,8 @@ export interface PairResult {
 
 /** Options of {@linkcode checkPairs}: the search of every pair, and the pool's own. */
 export interface PoolOptions extends ExploreOptions {
+  /** The kernel configuration every pair is explored under (the default if absent). */
+  readonly config?: KernelConfig;
   /**
    * Seconds a pair may run, once started in its worker, before it is stopped and
    * reported as an error. Default 600. (Starting, loading the modules, has its own
@@ -156,7 +158,7 @@ function stoppedResult(
   expected: Expectation | undefined,
   kind: StopKind,
   message: string,
-  options: ExploreOptions,
+  options: PoolOptions,
   progress: Progress | undefined,
 ): CheckResult {
   const counterexample: Counterexample = {
@@ -178,8 +180,7 @@ function stoppedResult(
   return {
     strategy,
     scenario,
-    // The pool explores the default configuration only.
-    config: DEFAULT_CONFIG,
+    config: options.config ?? DEFAULT_CONFIG,
     result,
     verdict: "error",
     outcome: `error:${kind}`,

@@ -363,6 +363,7 @@ function cellOf(strategy: string, scenario: string): MatrixCell {
   return {
     strategy,
     scenario,
+    config: c.config,
     verdict: c.verdict,
     ...(ce ? { kind: ce.kind, counterexample: ce } : {}),
     outcome: c.outcome,

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import {
   check,
+  DEFAULT_CONFIG,
   type MatrixCell,
   mmap_read_lock,
   type Replayed,
@@ -411,6 +412,7 @@ Deno.test("matrix table: a list where the scenarios do not fit across", () => {
   const cells: MatrixCell[] = Array.from({ length: 9 }, (_, j) => ({
     strategy: "a-strategy",
     scenario: `a-rather-long-scenario-name-${j}`,
+    config: DEFAULT_CONFIG,
     verdict: "safe",
     outcome: "safe",
     expected: "safe",

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { runMatrixInWorkers } from "../mod.ts";
+import { type MatrixCell, runMatrixInWorkers, type TableFree } from "../mod.ts";
 
 /** Where the counts live. */
 export const COUNTS_FILE = new URL("./explored_counts.json", import.meta.url);
@@ -21,6 +21,27 @@ export function recordedCounts(): Counts {
   return JSON.parse(Deno.readTextFileSync(COUNTS_FILE));
 }
 
+/**
+ * Where the outcomes under the other kernel configurations live: configuration →
+ * `strategy/scenario` → `"<outcome> (<executions>)"`. Strategies declare what they
+ * expect under the default configuration; under the others the explorer's findings are
+ * recorded here by `deno task bless`, reviewed in the diff, and compared by the tests.
+ */
+export const CONFIG_OUTCOMES_FILE = new URL("./config_outcomes.json", import.meta.url);
+
+/** The configurations besides the default that the matrix is explored under. */
+export const OTHER_CONFIGS: readonly TableFree[] = ["ipi", "rcu-ipi-fallback"];
+
+/** One cell as `config_outcomes.json` records it. */
+export function outcomeRecord(cell: MatrixCell): string {
+  return `${cell.outcome} (${cell.executions})`;
+}
+
+/** Reads the recorded outcomes under the other configurations. */
+export function recordedConfigOutcomes(): Record<string, Record<string, string>> {
+  return JSON.parse(Deno.readTextFileSync(CONFIG_OUTCOMES_FILE));
+}
+
 if (import.meta.main) {
   const counts: Counts = {};
   for (const cell of await runMatrixInWorkers()) {
@@ -28,4 +49,15 @@ if (import.meta.main) {
   }
   Deno.writeTextFileSync(COUNTS_FILE, JSON.stringify(counts, null, 2) + "\n");
   console.log(`recorded ${Object.keys(counts).length} counts in ${COUNTS_FILE.pathname}`);
+  const outcomes: Record<string, Record<string, string>> = {};
+  for (const tableFree of OTHER_CONFIGS) {
+    const cells = await runMatrixInWorkers({ config: { tableFree } });
+    outcomes[tableFree] = Object.fromEntries(
+      cells.map((c) => [`${c.strategy}/${c.scenario}`, outcomeRecord(c)]),
+    );
+  }
+  Deno.writeTextFileSync(CONFIG_OUTCOMES_FILE, JSON.stringify(outcomes, null, 2) + "\n");
+  console.log(
+    `recorded the outcomes under ${OTHER_CONFIGS.join(", ")} in ${CONFIG_OUTCOMES_FILE.pathname}`,
+  );
 }

@@ -14,7 +14,12 @@ import {
   strategies,
   type TraceStep,
 } from "../mod.ts";
-import { recordedCounts } from "./explored_counts.ts";
+import {
+  OTHER_CONFIGS,
+  outcomeRecord,
+  recordedConfigOutcomes,
+  recordedCounts,
+} from "./explored_counts.ts";
 
 Deno.test("every strategy declares an expectation for every scenario", () => {
   for (const s of strategies) {
@@ -45,6 +50,28 @@ Deno.test("verdict matrix", async (t) => {
           `if the change is intended, run \`deno task bless\` and explain it in the commit`,
       );
     });
+  }
+});
+
+Deno.test("verdict matrix under the other kernel configurations", async (t) => {
+  const recorded = recordedConfigOutcomes();
+  for (const tableFree of OTHER_CONFIGS) {
+    const cells = await runMatrixInWorkers({ config: { tableFree } });
+    assert.equal(cells.length, strategies.length * scenarios.length);
+    for (const cell of cells) {
+      const key = `${cell.strategy}/${cell.scenario}`;
+      await t.step(`${tableFree}: ${key}: ${outcomeRecord(cell)}`, () => {
+        assert.notEqual(cell.verdict, "error", `${key}: ${cell.counterexample?.message}`);
+        assert.equal(cell.exhaustive, true, `${key} under ${tableFree} must be exhaustive`);
+        assert.equal(cell.config.tableFree, tableFree);
+        assert.equal(
+          outcomeRecord(cell),
+          recorded[tableFree]?.[key],
+          `${key} under ${tableFree}: if the change is intended, run \`deno task bless\` and ` +
+            `explain it in the commit and in docs/kernel-config.md`,
+        );
+      });
+    }
   }
 });
 
