@@ -103,6 +103,14 @@ export function cellLines(cell: MatrixCell, recorded: RecordedCounts = {}): [str
 /** `strategy/scenario` → executions, as `deno task bless` records them. */
 export type RecordedCounts = Readonly<Record<string, number>>;
 
+/**
+ * The recorded counts to compare a matrix with: only the default search's, since the
+ * counts are recorded for an exhaustive Optimal-DPOR search with no budget.
+ */
+export function recordedFor(search: Search): RecordedCounts {
+  return search.mode === "exhaustive" && search.budget === undefined ? readRecordedCounts() : {};
+}
+
 /** The recorded counts of a checkout, or none if the file is not there (an installed copy). */
 export function readRecordedCounts(): RecordedCounts {
   try {
@@ -354,15 +362,12 @@ export const matrixCommand: Command = command({
   flags: FLAGS,
   async run({ flags }, io) {
     if (flags.traces && !flags.json) throw new UsageError("--traces goes with --json");
-    const { cells, millis } = await exploreMatrix(
-      io,
-      searchOf(flags),
-      timeLimitOf(flags["time-limit"]),
-    );
+    const search = searchOf(flags);
+    const { cells, millis } = await exploreMatrix(io, search, timeLimitOf(flags["time-limit"]));
     io.out(
       flags.json
         ? JSON.stringify(matrixJson(cells, flags.traces === true), null, 2) + "\n"
-        : formatMatrix(cells, millis, readRecordedCounts()),
+        : formatMatrix(cells, millis, recordedFor(search)),
     );
     return matrixExit(cells);
   },
