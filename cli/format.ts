@@ -23,6 +23,18 @@ export function duration(ms: number): string {
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
+/**
+ * `text` as a live status line: back to the line's start and erase it, then the text,
+ * cut to end in "…" where it would fill a terminal `columns` wide (when that is known
+ * and at least 20).
+ */
+export function liveLine(text: string, columns: number | undefined): string {
+  const fitted = columns !== undefined && columns >= 20 && text.length >= columns
+    ? text.slice(0, Math.max(0, columns - 2)) + "…"
+    : text;
+  return `\r\x1b[K${fitted}`;
+}
+
 /** An outcome without the `violation:` prefix: `"stale-pte"`, `"safe"`, `"error:exception"`. */
 export function outcomeWord(outcome: string): string {
   return outcome.startsWith("violation:") ? outcome.slice("violation:".length) : outcome;

@@ -11,7 +11,7 @@
 
 import type { Progress } from "../mod.ts";
 import type { Io } from "./io.ts";
-import { count, duration } from "./format.ts";
+import { count, duration, liveLine } from "./format.ts";
 import type { ProgressOptions } from "./progress.ts";
 
 /** Reports the pairs of a matrix, several running at once. */
@@ -94,11 +94,7 @@ export class PairsProgress {
   #draw(): void {
     this.#lastShown = this.#io.now();
     const text = this.status(this.#lastShown);
-    const columns = this.#io.columns();
-    const fitted = columns !== undefined && columns >= 20 && text.length >= columns
-      ? text.slice(0, Math.max(0, columns - 2)) + "…"
-      : text;
-    this.#io.err(`\r\x1b[K${fitted}`);
+    this.#io.err(liveLine(text, this.#io.columns()));
     this.#live = true;
   }
 }

@@ -10,7 +10,7 @@
 
 import type { Progress } from "../mod.ts";
 import type { Io } from "./io.ts";
-import { count, duration } from "./format.ts";
+import { count, duration, liveLine } from "./format.ts";
 
 /** Options of {@linkcode ProgressReporter}. */
 export interface ProgressOptions {
@@ -98,11 +98,7 @@ export class ProgressReporter {
   }
 
   #draw(text: string): void {
-    const columns = this.#io.columns();
-    const fitted = columns !== undefined && columns >= 20 && text.length >= columns
-      ? text.slice(0, Math.max(0, columns - 2)) + "…"
-      : text;
-    this.#io.err(`\r\x1b[K${fitted}`);
+    this.#io.err(liveLine(text, this.#io.columns()));
     this.#live = true;
   }
 

@@ -220,7 +220,8 @@ function* do_anonymous_page(
   return "done";
 }
 
-function* put_page(k: Kernel, page: KObject): Proc {
+/** `put_page()`: frees a page a fault allocated and did not map (the speculative fault's too). */
+export function* put_page(k: Kernel, page: KObject): Proc {
   yield* step(
     k,
     "put_page",

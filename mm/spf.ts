@@ -60,7 +60,7 @@
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import type { FaultResult } from "./memory.ts";
-import { pXd_alloc } from "./memory.ts";
+import { put_page, pXd_alloc } from "./memory.ts";
 import { alloc, GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from "./page_alloc.ts";
 import {
   entryAccess,
@@ -72,7 +72,6 @@ import {
   writeEntry,
 } from "./pgtable.ts";
 import type { Mm, Vma } from "./mm_types.ts";
-import type { KObject } from "./slab.ts";
 import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
 import { local_irq_disable, local_irq_enable } from "./irq.ts";
 import { lockdep_assert_held, spin_trylock, spin_unlock } from "./spinlock.ts";
@@ -282,14 +281,4 @@ export function* pte_map_lock(
   // fail:
   yield* speculative_page_walk_end(k, walk);
   return undefined;
-}
-
-function* put_page(k: Kernel, page: KObject): Proc {
-  yield* step(
-    k,
-    "put_page",
-    page.name,
-    [{ obj: page.name, kind: "write" }],
-    () => k.slab.free(page),
-  );
 }

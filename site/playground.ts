@@ -17,6 +17,7 @@
 import type { Scenario } from "../mod.ts";
 import type { StrategySource } from "./playground_bundle.ts";
 import { Html, layout, markup, type SiteContext } from "./render.ts";
+import { STEPPER } from "./trace_view.ts";
 
 /** What the page shows. */
 export interface PlaygroundInput {
@@ -37,15 +38,6 @@ export function playgroundData(input: PlaygroundInput): string {
     scenarios: input.scenarios.map((w) => ({ name: w.name, question: w.question })),
   }).replace(/</g, "\\u003c");
 }
-
-const STEPPER = markup`<div class="stepper" hidden>
-<button type="button" data-go="first" title="First step (Home)">⇤ First</button>
-<button type="button" data-go="prev" title="Previous step (← or k)">← Prev</button>
-<span class="position" data-position aria-live="polite"></span>
-<button type="button" data-go="next" title="Next step (→ or j)">Next →</button>
-<button type="button" data-go="last" title="Last step (End)">Last ⇥</button>
-<span class="keys">Keys: ← → (or k j), Home, End; click a row to jump to it.</span>
-</div>`;
 
 /** The whole page. */
 export function playgroundPage(ctx: SiteContext, input: PlaygroundInput): string {

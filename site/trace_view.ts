@@ -205,7 +205,11 @@ ${commandBox(input.rerun.command)}
   return markup``;
 }
 
-const STEPPER = markup`<div class="stepper" hidden>
+/**
+ * The step-through controls (hidden until `trace.js` runs), on the trace pages and the
+ * playground's result.
+ */
+export const STEPPER = markup`<div class="stepper" hidden>
 <button type="button" data-go="first" title="First step (Home)">⇤ First</button>
 <button type="button" data-go="prev" title="Previous step (← or k)">← Prev</button>
 <span class="position" data-position aria-live="polite"></span>

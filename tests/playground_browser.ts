@@ -18,7 +18,8 @@
  */
 
 import { pathToFileURL } from "node:url";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { type StepSeen, stepSeen, withBrowserSession, writeIfChanged } from "./browser_session.ts";
 
 /** What the test asks for. */
 export interface PlaygroundSessionOptions {
@@ -60,16 +61,7 @@ export interface RunSeen {
   readonly millis: number;
 }
 
-/** The stepper after one action. */
-export interface StepSeen {
-  readonly action: string;
-  /** Rows marked current (one, when it works). */
-  readonly current: number;
-  readonly step: number;
-  readonly violation: boolean;
-  readonly future: number;
-  readonly position: string;
-}
+export type { StepSeen };
 
 /** Everything the session saw. */
 export interface PlaygroundObservations {
@@ -96,16 +88,6 @@ export interface PlaygroundObservations {
   readonly screenshot: { readonly path: string; readonly bytes: number; readonly written: boolean };
 }
 
-const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 /** Records every distinct text of the progress line, from before a click to the end. */
 const WATCH_PROGRESS = `(() => {
   const el = document.getElementById("pg-progress");
@@ -118,18 +100,9 @@ const WATCH_PROGRESS = `(() => {
   window.__observer.observe(el, { childList: true, characterData: true, subtree: true });
 })()`;
 
-async function stepSeen(page: Page, action: string): Promise<StepSeen> {
-  const rows = page.locator("#pg-table table.trace tbody tr.current");
-  const current = await rows.count();
-  const row = rows.first();
-  return {
-    action,
-    current,
-    step: current ? Number(await row.getAttribute("data-step")) : NaN,
-    violation: current ? /\bviolation\b/.test(await row.getAttribute("class") ?? "") : false,
-    future: await page.locator("#pg-table table.trace tbody tr.future").count(),
-    position: await page.locator("[data-position]").textContent() ?? "",
-  };
+/** The playground's stepper after `action`. */
+function stepAfter(page: Page, action: string): Promise<StepSeen> {
+  return stepSeen(page, action, "#pg-table table.trace");
 }
 
 /** Clicks Explore, waits for the result, steps through the trace, and reads it all. */
@@ -141,15 +114,15 @@ async function exploreAndStep(page: Page): Promise<RunSeen> {
   const millis = Math.round(performance.now() - started);
   await page.locator('#pg-result[data-stepping="ready"]').waitFor();
   await page.locator(".stepper:not([hidden])").waitFor();
-  const states = [await stepSeen(page, "load")];
+  const states = [await stepAfter(page, "load")];
   await page.locator('[data-go="next"]').click();
-  states.push(await stepSeen(page, "click Next"));
+  states.push(await stepAfter(page, "click Next"));
   await page.keyboard.press("ArrowRight");
-  states.push(await stepSeen(page, "press ArrowRight"));
+  states.push(await stepAfter(page, "press ArrowRight"));
   await page.locator('[data-go="prev"]').click();
-  states.push(await stepSeen(page, "click Prev"));
+  states.push(await stepAfter(page, "click Prev"));
   await page.locator("#pg-table tr.violation").first().click();
-  states.push(await stepSeen(page, "click the violation's row"));
+  states.push(await stepAfter(page, "click the violation's row"));
   const text = async (sel: string) => (await page.locator(sel).first().textContent() ?? "").trim();
   return {
     outcome: await page.locator("#pg-result").getAttribute("data-outcome") ?? "",
@@ -172,48 +145,17 @@ async function exploreAndStep(page: Page): Promise<RunSeen> {
   };
 }
 
-/** Writes `bytes` to `path` unless it already holds them. */
-async function writeIfChanged(path: string, bytes: Uint8Array): Promise<boolean> {
-  try {
-    const old = await Deno.readFile(path);
-    if (old.length === bytes.length && old.every((b, i) => b === bytes[i])) return false;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  await Deno.writeFile(path, bytes);
-  return true;
-}
-
 /** Runs the session; see the module doc. */
 export async function observePlayground(
   options: PlaygroundSessionOptions,
 ): Promise<PlaygroundObservations> {
   const url = pathToFileURL(`${options.siteDir}/playground.html`).href;
-  const browser = await chromium.launch({ executablePath: options.chromium, args: CHROMIUM_ARGS });
-  const requests: string[] = [];
-  const blocked: string[] = [];
-  const errors: string[] = [];
-  try {
-    const context = await browser.newContext({
-      viewport: { width: 1400, height: 900 },
-      deviceScaleFactor: 1,
-      colorScheme: "light",
-      serviceWorkers: "block",
-    });
-    await context.route("**/*", (route) => {
-      const u = route.request().url();
-      if (u.startsWith("file:") || u.startsWith("blob:") || u.startsWith("data:")) {
-        return route.continue();
-      }
-      blocked.push(u);
-      return route.abort("blockedbyclient");
-    });
-    const page = await context.newPage();
-    page.on("request", (r) => void requests.push(r.url()));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") errors.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => void errors.push(`page error: ${e.message}`));
+  const browser = {
+    chromium: options.chromium,
+    width: 1400,
+    allow: (u: string) => u.startsWith("file:") || u.startsWith("blob:") || u.startsWith("data:"),
+  };
+  return await withBrowserSession(browser, async ({ page, requests, blocked, errors }) => {
     await page.goto(url);
     const selected = {
       strategy: await page.locator("#pg-strategy").inputValue(),
@@ -293,9 +235,7 @@ export async function observePlayground(
       errors,
       screenshot: { path: options.screenshot, bytes: png.length, written },
     };
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
 if (import.meta.main) {

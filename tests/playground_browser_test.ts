@@ -27,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import { check, perVmaLock, scenarios, strategies, type Trace } from "../mod.ts";
 import { faultWithVmaLock, lock_vma_under_rcu } from "../strategies/per_vma_lock.ts";
 import { writePlayground } from "../site/playground_bundle.ts";
+import { ensureChromium, runBrowserSession } from "./browser_test.ts";
 // Types only: playground_browser.ts loads playwright-core, which this process may not.
 import type {
   PlaygroundObservations,
@@ -43,22 +44,6 @@ const EDIT = {
   from: "{ seq: true, anonVma: true, detached: true }",
   to: "{ seq: true, anonVma: true, detached: false }",
 };
-
-async function chromiumPath(): Promise<string> {
-  const path = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
-  try {
-    await Deno.stat(path);
-    return path;
-  } catch {
-    const { code, stdout, stderr } = await new Deno.Command("bash", {
-      args: [join(ROOT, "tests/install_chromium.sh")],
-      env: { CHROMIUM: path },
-    }).output();
-    const text = new TextDecoder().decode(stderr) + new TextDecoder().decode(stdout);
-    if (code !== 0) throw new Error(`no Chromium for the browser test: ${text.trim()}`);
-    return path;
-  }
-}
 
 /** The rows the trace viewer shows: one per step, and one more when the check at exit found it. */
 function rowsOf(trace: Trace): number {
@@ -85,7 +70,7 @@ function assertStepped(run: RunSeen, what: string): void {
 }
 
 Deno.test("the playground in Chromium from file://: explore, cancel, edit a strategy, step the traces", async (t) => {
-  const chromium = await chromiumPath();
+  const chromium = await ensureChromium();
   const tmp = await Deno.makeTempDir({ prefix: "faultline-playground-" });
   try {
     const site = join(tmp, "site");
@@ -102,14 +87,10 @@ Deno.test("the playground in Chromium from file://: explore, cancel, edit a stra
       screenshot: join(ROOT, "docs/img/playground.png"),
       report: join(tmp, "report.json"),
     };
-    const { code } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", join(ROOT, "tests/playground_browser.ts"), JSON.stringify(options)],
-      cwd: ROOT,
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    assert.equal(code, 0, "the browser session failed (its error is above)");
-    const seen: PlaygroundObservations = JSON.parse(await Deno.readTextFile(options.report));
+    const seen = await runBrowserSession<PlaygroundObservations>(
+      "tests/playground_browser.ts",
+      options,
+    );
 
     await t.step("from file://, nothing else requested, no console error", () => {
       assert.ok(seen.url.startsWith("file://"), seen.url);

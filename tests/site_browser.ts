@@ -12,7 +12,8 @@
  */
 
 import { extname, join, normalize } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { type StepSeen, stepSeen, withBrowserSession, writeIfChanged } from "./browser_session.ts";
 
 /** What the test asks for. */
 export interface SessionOptions {
@@ -56,18 +57,7 @@ export interface MatrixSeen {
 }
 
 /** The trace viewer after one action. */
-export interface StepState {
-  readonly action: string;
-  /** How many rows are highlighted as the current step (one, when it works). */
-  readonly current: number;
-  /** `data-step` of the current row. */
-  readonly step: number;
-  /** Whether the current row is the violating step. */
-  readonly violation: boolean;
-  /** Rows after the current one (dimmed). */
-  readonly future: number;
-  /** The stepper's "step N (k of n)" line. */
-  readonly position: string;
+export interface StepState extends StepSeen {
   readonly nextDisabled: boolean;
   readonly prevDisabled: boolean;
   readonly hash: string;
@@ -219,17 +209,6 @@ async function measureFit(
   return { page: path, width, ...seen, ...(shot ? { screenshot: shot.file } : {}) };
 }
 
-const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 /** Wide enough for two CPU columns and the objects panel side by side. */
 const WIDTH = 1400;
 
@@ -280,141 +259,110 @@ async function readMatrix(page: Page): Promise<MatrixSeen> {
 }
 
 async function stepState(page: Page, action: string): Promise<StepState> {
-  const rows = page.locator("table.trace tbody tr.current");
-  const current = await rows.count();
-  const row = rows.first();
   return {
-    action,
-    current,
-    step: current ? Number(await row.getAttribute("data-step")) : NaN,
-    violation: current ? /\bviolation\b/.test(await row.getAttribute("class") ?? "") : false,
-    future: await page.locator("table.trace tbody tr.future").count(),
-    position: await page.locator("[data-position]").textContent() ?? "",
+    ...await stepSeen(page, action, "table.trace"),
     nextDisabled: await page.locator('[data-go="next"]').isDisabled(),
     prevDisabled: await page.locator('[data-go="prev"]').isDisabled(),
     hash: new URL(page.url()).hash,
   };
 }
 
-/** Writes `bytes` to `path` unless it already holds them. */
-async function writeIfChanged(path: string, bytes: Uint8Array): Promise<boolean> {
-  try {
-    const old = await Deno.readFile(path);
-    if (old.length === bytes.length && old.every((b, i) => b === bytes[i])) return false;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  await Deno.writeFile(path, bytes);
-  return true;
-}
-
 /** Runs the session; see the module doc. */
 export async function observeSite(options: SessionOptions): Promise<Observations> {
   const server = serve(normalize(options.siteDir));
   const base = `http://127.0.0.1:${server.addr.port}/`;
-  const browser = await chromium.launch({ executablePath: options.chromium, args: CHROMIUM_ARGS });
-  const requests: string[] = [];
-  const blocked: string[] = [];
-  const errors: string[] = [];
+  const browser = {
+    chromium: options.chromium,
+    extraArgs: ["--disable-quic"],
+    width: WIDTH,
+    allow: (url: string) => url.startsWith(base),
+  };
   try {
-    const context = await browser.newContext({
-      viewport: { width: WIDTH, height: 900 },
-      deviceScaleFactor: 1,
-      colorScheme: "light",
-      serviceWorkers: "block",
-    });
-    await context.route("**/*", (route) => {
-      const url = route.request().url();
-      if (url.startsWith(base)) return route.continue();
-      blocked.push(url);
-      return route.abort("blockedbyclient");
-    });
-    const page = await context.newPage();
-    page.on("request", (r) => void requests.push(r.url()));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") errors.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => void errors.push(`page error: ${e.message}`));
+    return await withBrowserSession(browser, async ({ page, requests, blocked, errors }) => {
+      await page.goto(base + "matrix.html");
+      const matrixPage = await readMatrix(page);
+      await page.goto(base);
+      const indexPage = await readMatrix(page);
 
-    await page.goto(base + "matrix.html");
-    const matrixPage = await readMatrix(page);
-    await page.goto(base);
-    const indexPage = await readMatrix(page);
-
-    // From the landing page's matrix into the trace, as a reader would.
-    await page.locator(
-      `td[data-strategy="${options.strategy}"][data-scenario="${options.scenario}"] a.cell-link`,
-    ).click();
-    await page.waitForURL(/\/traces\//);
-    await page.locator(".stepper:not([hidden])").waitFor();
-    const states = [await stepState(page, "load")];
-    const next = page.locator('[data-go="next"]');
-    await next.click();
-    states.push(await stepState(page, "click Next"));
-    await page.keyboard.press("ArrowRight");
-    states.push(await stepState(page, "press ArrowRight"));
-    await page.locator('[data-go="prev"]').click();
-    states.push(await stepState(page, "click Prev"));
-    const rows = await page.locator("table.trace tbody tr[data-step]").count();
-    for (let i = 0; i < rows && !await next.isDisabled(); i++) {
+      // From the landing page's matrix into the trace, as a reader would.
+      await page.locator(
+        `td[data-strategy="${options.strategy}"][data-scenario="${options.scenario}"] a.cell-link`,
+      ).click();
+      await page.waitForURL(/\/traces\//);
+      await page.locator(".stepper:not([hidden])").waitFor();
+      const states = [await stepState(page, "load")];
+      const next = page.locator('[data-go="next"]');
       await next.click();
       states.push(await stepState(page, "click Next"));
-    }
+      await page.keyboard.press("ArrowRight");
+      states.push(await stepState(page, "press ArrowRight"));
+      await page.locator('[data-go="prev"]').click();
+      states.push(await stepState(page, "click Prev"));
+      const rows = await page.locator("table.trace tbody tr[data-step]").count();
+      for (let i = 0; i < rows && !await next.isDisabled(); i++) {
+        await next.click();
+        states.push(await stepState(page, "click Next"));
+      }
 
-    // The screenshot: the page from the top bar to the end of the trace, footer left
-    // out (it holds the build time, which would change the picture on every run). From
-    // the top, so that the sticky stepper is where it belongs.
-    await page.evaluate("scrollTo(0, 0)");
-    const body = await page.locator("body").boundingBox();
-    const layout = await page.locator(".trace-layout").boundingBox();
-    if (!body || !layout) throw new Error("the trace page has no layout to photograph");
-    const png = await page.screenshot({
-      fullPage: true,
-      clip: { x: 0, y: 0, width: WIDTH, height: Math.ceil(layout.y + layout.height - body.y + 16) },
+      // The screenshot: the page from the top bar to the end of the trace, footer left
+      // out (it holds the build time, which would change the picture on every run). From
+      // the top, so that the sticky stepper is where it belongs.
+      await page.evaluate("scrollTo(0, 0)");
+      const body = await page.locator("body").boundingBox();
+      const layout = await page.locator(".trace-layout").boundingBox();
+      if (!body || !layout) throw new Error("the trace page has no layout to photograph");
+      const png = await page.screenshot({
+        fullPage: true,
+        clip: {
+          x: 0,
+          y: 0,
+          width: WIDTH,
+          height: Math.ceil(layout.y + layout.height - body.y + 16),
+        },
+      });
+      const written = await writeIfChanged(options.screenshot, png);
+      const trace = {
+        path: new URL(page.url()).pathname.slice(1),
+        title: await page.title(),
+        rows,
+        violationStep: Number(
+          await page.locator("table.trace tbody tr.violation").first().getAttribute("data-step"),
+        ),
+        token: await page.locator(".token code").textContent() ?? "",
+        command: await page.locator(".replay .command code").textContent() ?? "",
+        stepperVisible: await page.locator(".stepper").isVisible(),
+        states,
+      };
+
+      // Every page that could be too wide, at every width; a screenshot of the matrix at
+      // 1400 and 400 and of the trace at 400 (the one at 1400 is the README's, above).
+      const fits: FitSeen[] = [];
+      const dir = options.screenshotDir;
+      for (const width of options.fitWidths) {
+        const phone = width === 400;
+        const matrixShot = width === 1400 || phone
+          ? { file: `${dir}/matrix-${width}.png`, until: ".totals", maxHeight: 2400 }
+          : undefined;
+        fits.push(await measureFit(page, base, "matrix.html", width, matrixShot));
+        fits.push(await measureFit(page, base, "index.html", width));
+        const traceShot = phone
+          ? { file: `${dir}/trace-400.png`, until: ".trace-wrap", maxHeight: 2400 }
+          : undefined;
+        fits.push(await measureFit(page, base, trace.path, width, traceShot));
+      }
+
+      return {
+        matrixPage,
+        indexPage,
+        trace,
+        requests,
+        blocked,
+        errors,
+        screenshot: { path: options.screenshot, bytes: png.length, written },
+        fits,
+      };
     });
-    const written = await writeIfChanged(options.screenshot, png);
-    const trace = {
-      path: new URL(page.url()).pathname.slice(1),
-      title: await page.title(),
-      rows,
-      violationStep: Number(
-        await page.locator("table.trace tbody tr.violation").first().getAttribute("data-step"),
-      ),
-      token: await page.locator(".token code").textContent() ?? "",
-      command: await page.locator(".replay .command code").textContent() ?? "",
-      stepperVisible: await page.locator(".stepper").isVisible(),
-      states,
-    };
-
-    // Every page that could be too wide, at every width; a screenshot of the matrix at
-    // 1400 and 400 and of the trace at 400 (the one at 1400 is the README's, above).
-    const fits: FitSeen[] = [];
-    const dir = options.screenshotDir;
-    for (const width of options.fitWidths) {
-      const phone = width === 400;
-      const matrixShot = width === 1400 || phone
-        ? { file: `${dir}/matrix-${width}.png`, until: ".totals", maxHeight: 2400 }
-        : undefined;
-      fits.push(await measureFit(page, base, "matrix.html", width, matrixShot));
-      fits.push(await measureFit(page, base, "index.html", width));
-      const traceShot = phone
-        ? { file: `${dir}/trace-400.png`, until: ".trace-wrap", maxHeight: 2400 }
-        : undefined;
-      fits.push(await measureFit(page, base, trace.path, width, traceShot));
-    }
-
-    return {
-      matrixPage,
-      indexPage,
-      trace,
-      requests,
-      blocked,
-      errors,
-      screenshot: { path: options.screenshot, bytes: png.length, written },
-      fits,
-    };
   } finally {
-    await browser.close();
     await server.shutdown();
   }
 }

@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type MatrixCell, replayToken, runMatrixInWorkers, scenarios, strategies } from "../mod.ts";
 import { buildSite } from "../site/build.ts";
+import { ensureChromium, runBrowserSession } from "./browser_test.ts";
 // Types only: site_browser.ts loads playwright-core, which this process may not.
 import type { MatrixSeen, Observations, SessionOptions } from "./site_browser.ts";
 
@@ -35,32 +36,8 @@ const SCENARIO = "fault-vs-munmap";
  */
 const FIT_WIDTHS = [1400, 900, 400] as const;
 
-/** Chromium's path; installs Debian's package first where it is missing. */
-async function ensureChromium(): Promise<string> {
-  const path = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
-  try {
-    await Deno.stat(path);
-    return path;
-  } catch {
-    const { code, stdout, stderr } = await new Deno.Command("bash", {
-      args: [join(ROOT, "tests/install_chromium.sh")],
-      env: { CHROMIUM: path },
-    }).output();
-    const text = new TextDecoder().decode(stderr) + new TextDecoder().decode(stdout);
-    if (code !== 0) throw new Error(`no Chromium for the browser test: ${text.trim()}`);
-    return path;
-  }
-}
-
-async function runSession(options: SessionOptions): Promise<Observations> {
-  const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "tests/site_browser.ts"), JSON.stringify(options)],
-    cwd: ROOT,
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  assert.equal(code, 0, "the browser session failed (its error is above)");
-  return JSON.parse(await Deno.readTextFile(options.report));
+function runSession(options: SessionOptions): Promise<Observations> {
+  return runBrowserSession("tests/site_browser.ts", options);
 }
 
 /** Every strategy and scenario is a header, and every pair a cell with the matrix's verdict. */
