@@ -539,6 +539,17 @@ export interface MatrixInput {
   readonly traceOf: (cell: CellView) => string | undefined;
   /** Site-relative note about a strategy, if there is one. */
   readonly noteOf: (strategy: string) => string | undefined;
+  /**
+   * Executions recorded per `strategy/scenario` (tests/explored_counts.json): a cell whose
+   * count moved says from what, so a reviewer of a pull request sees its effect.
+   */
+  readonly recorded?: Readonly<Record<string, number>>;
+}
+
+/** The recorded count of a cell, if it differs from what was explored. */
+function movedFrom(input: MatrixInput, c: CellView): number | undefined {
+  const was = input.recorded?.[`${c.strategy}/${c.scenario}`];
+  return was !== undefined && was !== c.executions ? was : undefined;
 }
 
 /** Counts for the line under the matrix. */
@@ -576,7 +587,16 @@ function matrixCell(input: MatrixInput, from: string, s: StrategyView, w: Scenar
     trace ? markup`<a class="cell-link" href="${relativeTo(from, trace)}">${head}</a>` : head
   }<span class="stats">${counted(c.executions, "execution")}, ${
     c.exhaustive ? "exhaustive" : "NOT exhaustive"
-  }\u00a0${declared}</span></td>`;
+  }\u00a0${declared}</span>${moved(input, c)}</td>`;
+}
+
+function moved(input: MatrixInput, c: CellView): Html | string {
+  const was = movedFrom(input, c);
+  return was === undefined
+    ? ""
+    : markup`<span class="moved" title="recorded in tests/explored_counts.json">was ${
+      counted(was, "execution")
+    }</span>`;
 }
 
 /** A hyphenated name that may wrap after its hyphens (long scenario names in a header). */
@@ -609,7 +629,16 @@ export function matrixTable(input: MatrixInput, from: string): Html {
 <tbody>
 ${rows}</tbody>
 </table></div>
-${totalsLine(input.cells)}`;
+${totalsLine(input.cells)}${movedLine(input)}`;
+}
+
+function movedLine(input: MatrixInput): Html | string {
+  const moved = input.cells.filter((c) => movedFrom(input, c) !== undefined).length;
+  return moved === 0
+    ? ""
+    : markup`<p class="totals moved">${
+      counted(moved, "count")
+    } moved since tests/explored_counts.json: each such cell says from what.</p>`;
 }
 
 function totalsLine(cells: readonly CellView[]): Html {

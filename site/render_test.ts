@@ -19,6 +19,7 @@ import {
   indexPage,
   type MatrixInput,
   matrixPage,
+  matrixTable,
   notePage,
   renderNote,
   type SiteContext,
@@ -375,3 +376,27 @@ function cellOf(strategy: string, scenario: string): MatrixCell {
     millis: 0,
   };
 }
+
+Deno.test("a matrix cell whose count moved since it was recorded says from what", () => {
+  const cell = {
+    strategy: "s",
+    scenario: "w",
+    verdict: "safe",
+    expected: "safe",
+    asExpected: true,
+    executions: 127,
+    exhaustive: true,
+  };
+  const input = {
+    cells: [cell],
+    strategies: [{ name: "s" }],
+    scenarios: [{ name: "w" }],
+    traceOf: () => undefined,
+    noteOf: () => undefined,
+  };
+  const moved = String(matrixTable({ ...input, recorded: { "s/w": 427 } }, "matrix.html"));
+  assert.match(moved, /<span class="moved"[^>]*>was 427 executions<\/span>/);
+  assert.match(moved, /1 count moved since tests\/explored_counts.json/);
+  const same = String(matrixTable({ ...input, recorded: { "s/w": 127 } }, "matrix.html"));
+  assert.doesNotMatch(same, /class="moved"/);
+});
