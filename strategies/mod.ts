@@ -33,5 +33,6 @@ export const strategies: readonly Strategy[] = [
   spfNowaitOneRcu,
   spfNowaitSeqSections,
   spfV2,
+  spfV2IrqsOff,
   perVmaLock,
 ];
