@@ -24,8 +24,11 @@ const encoder = new TextEncoder();
 /** The repository's files as they are now: path relative to the root → contents. */
 export type Snapshot = ReadonlyMap<string, Uint8Array>;
 
-/** Reads every file git tracks or would track (`git ls-files -co --exclude-standard`). */
-export async function snapshot(root: string): Promise<Snapshot> {
+/**
+ * The paths, relative to `root`, of every file git tracks or would track
+ * (`git ls-files -co --exclude-standard`): what a clean clone of the working tree has.
+ */
+export async function repoFiles(root: string): Promise<string[]> {
   const out = await new Deno.Command("git", {
     args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
     cwd: root,
@@ -33,8 +36,13 @@ export async function snapshot(root: string): Promise<Snapshot> {
     stderr: "piped",
   }).output();
   if (out.code !== 0) throw new Error(`git ls-files failed: ${decoder.decode(out.stderr)}`);
+  return decoder.decode(out.stdout).split("\0").filter((p) => p);
+}
+
+/** Reads every file git tracks or would track ({@linkcode repoFiles}). */
+export async function snapshot(root: string): Promise<Snapshot> {
   const files = new Map<string, Uint8Array>();
-  for (const path of decoder.decode(out.stdout).split("\0").filter((p) => p)) {
+  for (const path of await repoFiles(root)) {
     try {
       files.set(path, await Deno.readFile(`${root}/${path}`));
     } catch (e) {

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { repoFiles } from "../mutate/run.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CLI } from "../cli/format.ts";
@@ -114,14 +115,7 @@ export function hintsIn(text: string): string[] {
 
 /** Copies the files git tracks or would track (none under node_modules/) into `to`. */
 async function cleanCopy(to: string): Promise<void> {
-  const out = await new Deno.Command("git", {
-    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, `git ls-files: ${decoder.decode(out.stderr)}`);
-  for (const file of decoder.decode(out.stdout).split("\0").filter((f) => f)) {
+  for (const file of await repoFiles(ROOT)) {
     const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
     if (dir) await Deno.mkdir(`${to}/${dir}`, { recursive: true });
     try {
