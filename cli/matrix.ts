@@ -6,6 +6,7 @@
  * @module
  */
 
+import { recordedCounts } from "../site/recorded_counts.ts";
 import { DEFAULT_TIME_LIMIT_SECONDS, type MatrixCell, runMatrixInWorkers } from "../mod.ts";
 import {
   type Command,
@@ -108,18 +109,7 @@ export type RecordedCounts = Readonly<Record<string, number>>;
  * counts are recorded for an exhaustive Optimal-DPOR search with no budget.
  */
 export function recordedFor(search: Search): RecordedCounts {
-  return search.mode === "exhaustive" && search.budget === undefined ? readRecordedCounts() : {};
-}
-
-/** The recorded counts of a checkout, or none if the file is not there (an installed copy). */
-export function readRecordedCounts(): RecordedCounts {
-  try {
-    return JSON.parse(
-      Deno.readTextFileSync(new URL("../tests/explored_counts.json", import.meta.url)),
-    );
-  } catch {
-    return {};
-  }
+  return search.mode === "exhaustive" && search.budget === undefined ? recordedCounts() : {};
 }
 
 /**

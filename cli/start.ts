@@ -12,7 +12,8 @@ import type { BuildOptions, BuildResult } from "../site/build.ts";
 import { EXIT, searchOf } from "./args.ts";
 import { plural } from "./format.ts";
 import type { Io } from "./io.ts";
-import { exploreMatrix, formatMatrix, matrixExit, readRecordedCounts } from "./matrix.ts";
+import { exploreMatrix, formatMatrix, matrixExit } from "./matrix.ts";
+import { recordedCounts } from "../site/recorded_counts.ts";
 
 /** The site builder's signature: `buildSite` of `site/build.ts`. */
 export type BuildSite = (options?: BuildOptions) => Promise<BuildResult>;
@@ -50,7 +51,7 @@ export async function runStart(io: Io, options: StartOptions = {}): Promise<numb
   // Loaded first: a builder that does not load fails before the matrix, not after.
   const buildSite = options.buildSite ?? await loadBuildSite();
   const { cells, millis } = await exploreMatrix(io, search, options.timeLimitSeconds);
-  io.out(formatMatrix(cells, millis, readRecordedCounts()));
+  io.out(formatMatrix(cells, millis, recordedCounts()));
   io.err("building the site (the notes run again)…\n");
   const site = await buildSite({
     matrix: cells,

@@ -33,6 +33,7 @@ import {
   type SiteContext,
 } from "./render.ts";
 import { type Fact, shellQuote, tracePage, type TracePageInput } from "./trace_view.ts";
+import { recordedCounts } from "./recorded_counts.ts";
 import { PLAYGROUND_PATH } from "./playground.ts";
 import { writePlayground } from "./playground_bundle.ts";
 
@@ -206,17 +207,6 @@ function blockView(o: BlockOutcome, traceHref: string | undefined): BlockView {
       : {}),
     ...(traceHref ? { traceHref } : {}),
   };
-}
-
-/** The counts `deno task bless` recorded, or none where the file is not there. */
-function recordedCounts(): Record<string, number> {
-  try {
-    return JSON.parse(
-      Deno.readTextFileSync(new URL("../tests/explored_counts.json", import.meta.url)),
-    );
-  } catch {
-    return {};
-  }
 }
 
 async function writePage(outDir: string, path: string, text: string, pages: string[]) {
