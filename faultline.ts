@@ -17,7 +17,7 @@ import {
   verdictOf,
 } from "./explore/mod.ts";
 import { strategies } from "./strategies/mod.ts";
-import { DEFAULT_CONFIG, type KernelConfig } from "./mm/mod.ts";
+import { DEFAULT_CONFIG, type Granularity, type KernelConfig } from "./mm/mod.ts";
 import type { Expectation, Strategy } from "./strategies/mod.ts";
 import { program, type Scenario, scenarios, type StepWatch } from "./scenarios/mod.ts";
 
@@ -104,6 +104,36 @@ export interface CheckOptions extends ExploreOptions {
    * under the default one.
    */
   readonly config?: KernelConfig;
+  /**
+   * How finely the model is cut into steps (`FINE_GRAINED` if absent): a choice of the
+   * checker that keeps every behaviour, so verdicts do not depend on it
+   * (tests/granularity_test.ts).
+   */
+  readonly granularity?: Granularity;
+}
+
+/**
+ * Where {@linkcode check} takes a registered pair's result from, and puts what it
+ * explored: the results store (`results_store.ts`) as the note runner installs it for
+ * the site build, so that the notes and the matrix explore each pair once.
+ */
+export interface CheckStore {
+  /** A result of a search made before under these options, if any. */
+  get(strategy: string, scenario: string, options: CheckOptions): CheckResult | undefined;
+  /** What a search under these options gave, in `millis`. */
+  put(result: CheckResult, millis: number, options: CheckOptions): void;
+}
+
+let store: CheckStore | undefined;
+
+/**
+ * Installs (or, with `undefined`, removes) the {@linkcode CheckStore} of
+ * {@linkcode check}, in this thread. It is used only for a registered strategy and
+ * scenario (the very values of `strategies/mod.ts` and `scenarios/mod.ts`) and a search
+ * nobody watches (no `watch`, no `onProgress`).
+ */
+export function useCheckStore(s: CheckStore | undefined): void {
+  store = s;
 }
 
 /**
@@ -118,12 +148,19 @@ export function check(
 ): CheckResult {
   const s = typeof strategy === "string" ? strategyNamed(strategy) : strategy;
   const w = typeof scenario === "string" ? scenarioNamed(scenario) : scenario;
+  const stored = store && !options.watch && !options.onProgress && strategies.includes(s) &&
+      scenarios.includes(w)
+    ? store
+    : undefined;
+  const found = stored?.get(s.name, w.name, options);
+  if (found) return found;
   const config = options.config ?? DEFAULT_CONFIG;
-  const result = explore(program(s, w, options.watch, config), options);
+  const started = performance.now();
+  const result = explore(program(s, w, options.watch, config, options.granularity), options);
   const outcome = outcomeOf(result);
   const expected = s.expected[w.name];
   const bad = result.counterexample ?? result.inconclusive;
-  return {
+  const checked: CheckResult = {
     strategy: s.name,
     scenario: w.name,
     config,
@@ -134,6 +171,8 @@ export function check(
     asExpected: expected === outcome,
     ...(bad ? { token: tokenOf(s.name, w.name, bad.schedule) } : {}),
   };
+  stored?.put(checked, performance.now() - started, options);
+  return checked;
 }
 
 /** One cell of the verdict matrix. */

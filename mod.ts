@@ -23,3 +23,4 @@ export * from "./strategies/mod.ts";
 export * from "./scenarios/mod.ts";
 export * from "./faultline.ts";
 export * from "./pool.ts";
+export * from "./results_store.ts";

@@ -24,6 +24,7 @@ import type { Counterexample, ExploreOptions, ExploreResult, Progress } from "./
 import { DEFAULT_CONFIG, type KernelConfig } from "./mm/mod.ts";
 import { type Op, type Scenario, scenarios } from "./scenarios/mod.ts";
 import { type Expectation, strategies, type Strategy } from "./strategies/mod.ts";
+import { isRegistered, openResults, type StoredPair } from "./results_store.ts";
 import {
   type FromPairWorker,
   type LastStep,
@@ -72,6 +73,8 @@ export interface PairJob {
   readonly scenario: Scenario | string;
   /** URL of a module that exports the strategy, to run in a worker one not registered. */
   readonly module?: string | URL;
+  /** The kernel configuration of this pair, instead of the options' one. */
+  readonly config?: KernelConfig;
 }
 
 /** A pair by its names. */
@@ -87,7 +90,17 @@ export interface PairResult {
   readonly millis: number;
   /** False for a pair that ran in the caller's thread (see {@linkcode PairJob.strategy}). */
   readonly inWorker: boolean;
+  /** True for a pair taken from the results store (`results: "reuse"`), not explored now. */
+  readonly reused?: boolean;
 }
+
+/**
+ * What {@linkcode checkPairs} does with the results store (`results_store.ts`):
+ * `"off"` nothing; `"record"` stores what registered pairs gave; `"reuse"` also takes
+ * a registered pair's result from the store when it holds one for these sources and
+ * options, and explores only the others.
+ */
+export type ResultsUse = "off" | "record" | "reuse";
 
 /** Options of {@linkcode checkPairs}: the search of every pair, and the pool's own. */
 export interface PoolOptions extends ExploreOptions {
@@ -106,6 +119,12 @@ export interface PoolOptions extends ExploreOptions {
   readonly stallSeconds?: number;
   /** Workers at most. Default `navigator.hardwareConcurrency`. */
   readonly workers?: number;
+  /**
+   * The results store: default `"off"` for {@linkcode checkPairs}, `"record"` for
+   * {@linkcode runMatrixInWorkers}. Only pairs named by a registered strategy and a
+   * registered scenario (no `module`, no values) are stored or reused.
+   */
+  readonly results?: ResultsUse;
   /**
    * Called as a pair starts: its index in the list, how many started before it, the
    * total, and the names of its strategy and scenario.
@@ -192,6 +211,31 @@ function stoppedResult(
 /** Why the pool stopped a pair: its time limit, no step for too long, or its worker died. */
 type StopKind = "timeout" | "stuck" | "worker-crashed";
 
+/** Results of pairs the pool stopped: they depend on the clock, and are never stored. */
+const stopped = new WeakSet<PairResult>();
+
+/** The options of a pool but its own: what a pair's search depends on. */
+function searchOptions(options: PoolOptions): PlainExploreOptions {
+  const {
+    timeLimitSeconds: _t,
+    stallSeconds: _s,
+    workers: _w,
+    results: _r,
+    ...search
+  } = plainOptions(options) as PlainExploreOptions & PoolOptions;
+  return search;
+}
+
+/**
+ * Whether a job's result may go to the store and come from it: a registered strategy
+ * and scenario, both by name, so that the worker explores them from the very files the
+ * store's key hashes (a value could have been changed in place; a module is other code).
+ */
+function storable(job: PairJob): job is PairJob & { strategy: string; scenario: string } {
+  return job.module === undefined && typeof job.strategy === "string" &&
+    typeof job.scenario === "string" && isRegistered(job.strategy, job.scenario);
+}
+
 /** The explore options without their callbacks: what can cross postMessage. */
 function plainOptions(options: ExploreOptions): PlainExploreOptions {
   return Object.fromEntries(
@@ -272,11 +316,13 @@ class Slot {
         const last = lastStepText(readStepRecord(record, this.#names), scenario);
         const message = `strategy "${strategy}" × scenario "${scenarioName}": ${why}; ` +
           `last step: ${last}`;
-        end({
+        const result: PairResult = {
           check: stoppedResult(strategy, scenarioName, expected, kind, message, options, progress),
           millis: performance.now() - started,
           inWorker: true,
-        });
+        };
+        stopped.add(result);
+        end(result);
       };
       // Two deadlines: to start (load the worker and the strategy's module), then to run.
       let timer = setTimeout(
@@ -362,7 +408,6 @@ export async function checkPairs(
   // synchronous run does not hold up the pool's messages and timers meanwhile.
   const here: number[] = [];
   const queue: number[] = [];
-  for (const [i, job] of jobs.entries()) (workerCanRun(job) ? queue : here).push(i);
   let started = 0;
   const begin = (i: number) =>
     options.onPairStart?.(i, started++, jobs.length, {
@@ -373,6 +418,20 @@ export async function checkPairs(
     results[i] = result;
     options.onPairDone?.(i, result);
   };
+  const optionsOf = (job: PairJob): PoolOptions =>
+    job.config ? { ...options, config: job.config } : options;
+  // Opened before any worker loads the code, so that its key is the code they run.
+  const use = options.results ?? "off";
+  const store = use !== "off" && jobs.some(storable) ? openResults() : undefined;
+  for (const [i, job] of jobs.entries()) {
+    const found = use === "reuse" && storable(job)
+      ? store?.get(job.strategy, job.scenario, searchOptions(optionsOf(job)))
+      : undefined;
+    if (found) {
+      begin(i);
+      report(i, { ...found, inWorker: true, reused: true });
+    } else (workerCanRun(job) ? queue : here).push(i);
+  }
   const onProgress = (i: number) => (p: Progress) => {
     options.onPairProgress?.(i, p);
     options.onProgress?.(p);
@@ -389,7 +448,7 @@ export async function checkPairs(
       for (let i = queue.shift(); i !== undefined && !failure; i = queue.shift()) {
         begin(i);
         try {
-          report(i, await slot.run(jobs[i], i, options, onProgress(i)));
+          report(i, await slot.run(jobs[i], i, optionsOf(jobs[i]), onProgress(i)));
         } catch (e) {
           failure ??= e instanceof Error ? e : new Error(String(e));
         }
@@ -399,13 +458,26 @@ export async function checkPairs(
     for (const slot of slots) slot.close();
   }
   if (failure) throw failure;
+  if (store) {
+    // One write per configuration: the key holds the options.
+    const explored = new Map<string, { options: PoolOptions; pairs: StoredPair[] }>();
+    for (const [i, job] of jobs.entries()) {
+      const r = results[i];
+      if (!storable(job) || !r || r.reused || stopped.has(r)) continue;
+      const key = JSON.stringify(job.config ?? null);
+      const group = explored.get(key) ?? { options: optionsOf(job), pairs: [] };
+      group.pairs.push({ check: r.check, millis: r.millis });
+      explored.set(key, group);
+    }
+    for (const g of explored.values()) store.put(g.pairs, searchOptions(g.options));
+  }
 
   for (const i of here) {
     const job = jobs[i];
     begin(i);
     const start = performance.now();
     const c = check(job.strategy, job.scenario, {
-      ...options,
+      ...optionsOf(job),
       onProgress: onProgress(i),
     });
     report(i, { check: c, millis: performance.now() - start, inWorker: false });
@@ -425,7 +497,8 @@ export async function checkInWorker(
 /**
  * Every strategy × scenario pair, as `runMatrix` explores them, but in workers: as
  * many at once as there are cores, each with a time limit. `onPair` is called as each
- * pair starts, in matrix order.
+ * pair starts, in matrix order. What the pairs give is recorded in the results store
+ * unless `results` says otherwise (`"reuse"` takes what it holds).
  */
 export async function runMatrixInWorkers(
   options: MatrixOptions & PoolOptions = {},
@@ -434,6 +507,7 @@ export async function runMatrixInWorkers(
     scenarios.map((w) => ({ strategy: s.name, scenario: w.name }))
   );
   const results = await checkPairs(jobs, {
+    results: "record",
     ...options,
     onPairStart: (i, started, total, pair) => {
       options.onPair?.(pair.strategy, pair.scenario, started, total);
@@ -441,4 +515,25 @@ export async function runMatrixInWorkers(
     },
   });
   return results.map((r) => cellOf(r.check, r.millis));
+}
+
+/**
+ * The whole matrix under each of `configs`, in one pool: its workers go from one
+ * configuration's pairs to the next instead of starting anew for each, and no core
+ * waits for one configuration's last pair before the next begins. One list of cells
+ * per configuration, in the order of `configs`, each as {@linkcode runMatrixInWorkers}
+ * gives it.
+ */
+export async function runMatricesInWorkers(
+  configs: readonly KernelConfig[],
+  options: PoolOptions = {},
+): Promise<MatrixCell[][]> {
+  const pairs = strategies.flatMap((s) => scenarios.map((w) => [s.name, w.name] as const));
+  const jobs: PairJob[] = configs.flatMap((config) =>
+    pairs.map(([strategy, scenario]) => ({ strategy, scenario, config }))
+  );
+  const results = await checkPairs(jobs, { results: "record", ...options });
+  return configs.map((_, k) =>
+    results.slice(k * pairs.length, (k + 1) * pairs.length).map((r) => cellOf(r.check, r.millis))
+  );
 }

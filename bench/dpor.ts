@@ -9,11 +9,16 @@
  * 2. the verdict matrix, pair by pair, and its largest pairs;
  * 3. N faults on distinct pages of one fresh VMA, each on its own CPU, racing one
  *    munmap() of it (every fault must allocate the P4D, PUD, PMD and PTE tables), under
- *    `mmap-lock` and `rcu-gfp-nowait`, with a time budget per N (`--seconds`, default
- *    300): how far each N gets.
+ *    `mmap-lock` and `rcu-gfp-nowait`, step by step and with page_table_lock's one-step
+ *    critical sections as one step (`Granularity.sections`), with a time budget per N
+ *    (`--seconds`, default 300): how far each N gets;
+ * 4. the stateful search ({@link ../explore/stateful.ts}) on every pair of the matrix,
+ *    against Optimal-DPOR (the same violation kinds, both exhaustive), and on the N
+ *    faults: states, executions, time.
  *
- *     deno task bench                 # all three
- *     deno task bench --seconds 60    # a quicker third part
+ *     deno task bench                 # all four
+ *     deno task bench --seconds 60    # quicker third and fourth parts
+ *     deno task bench --part stateful # one part (families, matrix, faults, stateful)
  *
  * Numbers go in the README; no test depends on time.
  *
@@ -24,7 +29,14 @@ import { parseArgs } from "node:util";
 import { canonicalTrace } from "../explore/canonical.ts";
 import { dfs } from "../explore/dfs.ts";
 import { optimalDpor } from "../explore/optimal.ts";
-import { check, type Scenario, scenarios, strategies, strategyNamed } from "../mod.ts";
+import {
+  check,
+  type CheckResult,
+  type Scenario,
+  scenarios,
+  strategies,
+  strategyNamed,
+} from "../mod.ts";
 import { families } from "./families.ts";
 
 const { values } = parseArgs({
@@ -34,7 +46,7 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-const parts = values.part ? values.part.split(",") : ["families", "matrix", "faults"];
+const parts = values.part ? values.part.split(",") : ["families", "matrix", "faults", "stateful"];
 
 /** Plain DFS counts traces only up to this many interleavings. */
 const DFS_BUDGET = 20_000;
@@ -158,23 +170,91 @@ if (parts.includes("faults")) {
   console.log(`## N faults vs munmap, ${seconds} s per N\n`);
   const rows: (string | number)[][] = [];
   for (const name of ["mmap-lock", "rcu-gfp-nowait"]) {
-    for (let n = 1;; n++) {
-      const began = performance.now();
-      const r = check(strategyNamed(name), faultsVsMunmap(n), {
-        progressEvery: 200,
-        onProgress: () => performance.now() - began < seconds * 1000,
-      });
-      const millis = performance.now() - began;
-      rows.push([
-        `\`${name}\``,
-        n,
-        r.result.exhaustive ? "yes" : "no (time)",
-        fmt(r.result.executions),
-        `${(millis / 1000).toFixed(1)} s`,
-        r.outcome,
-      ]);
-      if (!r.result.exhaustive) break;
+    for (const sections of [false, true]) {
+      for (let n = 1;; n++) {
+        const began = performance.now();
+        const r = check(strategyNamed(name), faultsVsMunmap(n), {
+          granularity: { sections },
+          progressEvery: 200,
+          onProgress: () => performance.now() - began < seconds * 1000,
+        });
+        const millis = performance.now() - began;
+        rows.push([
+          `\`${name}\``,
+          sections ? "one-step sections" : "every step",
+          n,
+          r.result.exhaustive ? "yes" : "no (time)",
+          fmt(r.result.executions),
+          `${(millis / 1000).toFixed(1)} s`,
+          r.outcome,
+        ]);
+        if (!r.result.exhaustive) break;
+      }
     }
   }
-  table(["strategy", "N", "exhaustive", "executions", "time", "outcome"], rows);
+  table(["strategy", "granularity", "N", "exhaustive", "executions", "time", "outcome"], rows);
+}
+
+if (parts.includes("stateful")) {
+  console.log("## The stateful search\n");
+  const kinds = (r: CheckResult) => Object.keys(r.result.violations).sort().join(", ") || "none";
+  const rows: (string | number)[][] = [];
+  let disagreements = 0;
+  for (const strategy of strategies) {
+    for (const scenario of scenarios) {
+      const dpor = check(strategy, scenario);
+      const began = performance.now();
+      const full = check(strategy, scenario, { mode: "stateful" });
+      const millis = performance.now() - began;
+      const same = kinds(dpor) === kinds(full) && dpor.result.exhaustive && full.result.exhaustive;
+      if (!same) disagreements++;
+      rows.push([
+        `\`${strategy.name}\` × \`${scenario.name}\``,
+        fmt(dpor.result.executions),
+        fmt(full.result.states ?? 0),
+        fmt(full.result.executions + full.result.pruned),
+        `${(millis / 1000).toFixed(2)} s`,
+        same ? kinds(full) : `DIFFERS: ${kinds(dpor)} / ${kinds(full)}`,
+      ]);
+    }
+  }
+  console.log(
+    `${rows.length} pairs, ${disagreements} where the two searches disagree on the ` +
+      `violation kinds or on being exhaustive\n`,
+  );
+  table(
+    [
+      "pair",
+      "DPOR executions",
+      "states",
+      "stateful executions (incl. pruned)",
+      "time",
+      "violation kinds",
+    ],
+    rows.sort((a, b) =>
+      Number(String(b[2]).replaceAll(",", "")) - Number(String(a[2]).replaceAll(",", ""))
+    ).slice(0, 8),
+  );
+  const faults: (string | number)[][] = [];
+  for (let n = 1;; n++) {
+    const began = performance.now();
+    const r = check(strategyNamed("mmap-lock"), faultsVsMunmap(n), {
+      mode: "stateful",
+      progressEvery: 200,
+      onProgress: () => performance.now() - began < seconds * 1000,
+    });
+    faults.push([
+      n,
+      r.result.exhaustive ? "yes" : "no (time)",
+      fmt(r.result.states ?? 0),
+      fmt(r.result.executions + r.result.pruned),
+      `${((performance.now() - began) / 1000).toFixed(1)} s`,
+      r.outcome,
+    ]);
+    if (!r.result.exhaustive) break;
+  }
+  table(
+    ["`mmap-lock`, N", "exhaustive", "states", "executions (incl. pruned)", "time", "outcome"],
+    faults,
+  );
 }

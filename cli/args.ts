@@ -213,6 +213,9 @@ export const SEARCH_FLAGS = {
 
 /** The `--help` lines of {@linkcode SEARCH_FLAGS}. */
 export const SEARCH_HELP = `  --mode M         exhaustive (default: Optimal-DPOR, every trace once),
+                   stateful (every reachable state once: a visited-state
+                   table and sleep sets; slower than exhaustive on today's
+                   scenarios, see the README's benchmarks),
                    dfs (every interleaving, no reduction: the reference),
                    bounded (0, 1, ... up to --preemptions preemptions: the first
                    counterexample has the fewest), pct (--budget PCT runs, bug

@@ -69,7 +69,9 @@ export function coverage(c: CheckResult, search: Search): string {
   const r = c.result;
   // An execution cut at the step budget is not explored to its end: not exhaustive.
   if (r.exhaustive && !r.inconclusive) {
-    return "exhaustive: every schedule that matters was explored";
+    return r.states === undefined
+      ? "exhaustive: every schedule that matters was explored"
+      : `exhaustive: every reachable state was explored (${plural(r.states, "state")})`;
   }
   const why = r.counterexample?.kind === "exception"
     ? "the model code threw"
@@ -117,6 +119,7 @@ export function verdictText(c: CheckResult): string {
 function searchText(search: Search): string {
   const texts: Record<Search["mode"], () => string> = {
     exhaustive: () => "Optimal-DPOR (exhaustive mode)",
+    stateful: () => "stateful: a table of visited states and sleep sets (exhaustive)",
     dfs: () => "plain DFS, every interleaving (exhaustive, no reduction)",
     bounded: () =>
       `iterative preemption bounding, up to ${plural(search.preemptions ?? 2, "preemption")}`,

@@ -34,8 +34,9 @@ const FLAGS = {
 const USAGE = `Usage: ${CLI} matrix [flags]
 
 Explores every strategy × scenario pair and prints a table that fits 100 columns:
-one row per strategy, one column per scenario, each cell the outcome (shortened
-where long; a legend follows) and, under it, the number of executions explored.
+one row per strategy, one column per scenario (in blocks of scenarios, one under
+the other, where they do not fit across), each cell the outcome (shortened where
+long; a legend follows) and, under it, the number of executions explored.
 "safe" is only ever the verdict of an exhaustive search; "not-exh" is a search cut
 short that found nothing: never read it as safe. A "!" marks a cell whose outcome
 differs from what the strategy declares. Then the command that replays each
@@ -162,11 +163,21 @@ function fill(words: readonly string[], width: number, indent = ""): string[] {
   return lines;
 }
 
+/** Column indices 0 to `n` - 1 cut into `parts` consecutive runs, as even in count as can be. */
+function split(n: number, parts: number): number[][] {
+  return Array.from({ length: parts }, (_, p) => {
+    const [from, to] = [Math.round((p * n) / parts), Math.round(((p + 1) * n) / parts)];
+    return Array.from({ length: to - from }, (_, i) => from + i);
+  });
+}
+
 /**
  * The grid: a row of two lines per strategy, a column per scenario, headers wrapped
  * after their hyphens. The strategy names are written whole where that fits
  * {@linkcode MATRIX_COLUMNS}, else each over its row's two lines (broken after a
- * hyphen), which a few more scenarios need.
+ * hyphen). Where the scenarios do not fit across even so, the grid is cut into blocks
+ * of consecutive scenarios, one under the other, as few and as even as fit, each with
+ * the strategy names whole.
  */
 function grid(
   rows: readonly string[],
@@ -187,9 +198,11 @@ function grid(
       ...cells.flatMap((row) => row[j].map((l) => l.length)),
     )
   );
-  const rest = widths.reduce((n, w) => n + 3 + w, 0);
+  const across = (block: readonly number[]) => block.reduce((n, j) => n + 3 + widths[j], 0);
+  const rest = across(columns.map((_, j) => j));
   const whole = Math.max("strategy".length, ...rows.map((s) => s.length));
   let first = whole;
+  let blocks = [columns.map((_, j) => j)];
   if (first + rest > MATRIX_COLUMNS) {
     // The narrowest first column in which every name takes at most two lines.
     first = Math.max(
@@ -197,43 +210,50 @@ function grid(
       ...rows.flatMap((s) => s.split(/(?<=-)/).map((p) => p.length)),
     );
     while (first < whole && rows.some((s) => wrapName(s, first).length > 2)) first++;
-    // Then as wide as the room left allows: the names that fit it stay whole.
-    first = Math.max(first, Math.min(whole, MATRIX_COLUMNS - rest));
+    if (first + rest <= MATRIX_COLUMNS) {
+      // Then as wide as the room left allows: the names that fit it stay whole.
+      first = Math.max(first, Math.min(whole, MATRIX_COLUMNS - rest));
+    } else {
+      first = whole;
+      let parts = 2;
+      while (
+        parts < columns.length &&
+        split(columns.length, parts).some((b) => first + across(b) > MATRIX_COLUMNS)
+      ) parts++;
+      blocks = split(columns.length, parts);
+    }
   }
   const names = rows.map((s) => wrapName(s, first));
   const heads = columns.map((w, j) => wrapName(w, widths[j]));
-  const line = (left: string, values: readonly string[]) =>
-    [left.padEnd(first), ...values.map((v, j) => v.padEnd(widths[j]))].join(" | ").trimEnd();
-  const height = Math.max(...heads.map((h) => h.length));
-  const out: string[] = [];
-  for (let k = 0; k < height; k++) {
-    out.push(line(k === 0 ? "strategy" : "", heads.map((h) => h[k] ?? "")));
-  }
-  out.push([first, ...widths].map((n) => "-".repeat(n)).join("-+-"));
-  rows.forEach((_, i) => {
-    const height = Math.max(2, names[i].length);
+  return blocks.flatMap((block, b) => {
+    const line = (left: string, values: readonly string[]) =>
+      [left.padEnd(first), ...values.map((v, i) => v.padEnd(widths[block[i]]))].join(" | ")
+        .trimEnd();
+    const height = Math.max(...block.map((j) => heads[j].length));
+    const out: string[] = b ? [""] : [];
     for (let k = 0; k < height; k++) {
-      out.push(line(names[i][k] ?? "", cells[i].map((c) => c[k] ?? "")));
+      out.push(line(k === 0 ? "strategy" : "", block.map((j) => heads[j][k] ?? "")));
     }
+    out.push([first, ...block.map((j) => widths[j])].map((n) => "-".repeat(n)).join("-+-"));
+    rows.forEach((_, i) => {
+      const height = Math.max(2, names[i].length);
+      for (let k = 0; k < height; k++) {
+        out.push(line(names[i][k] ?? "", block.map((j) => cells[i][j][k] ?? "")));
+      }
+    });
+    return out;
   });
-  return out;
 }
 
-/** The same cells as a list, one block per strategy: for more scenarios than fit across. */
-function list(
-  rows: readonly string[],
-  columns: readonly string[],
-  at: (s: string, w: string) => MatrixCell | undefined,
-  linesOf: (c: MatrixCell) => [string, string],
-): string[] {
-  const width = Math.max(...columns.map((w) => w.length));
-  return rows.flatMap((s) => [
-    s,
-    ...columns.map((w) => {
-      const c = at(s, w);
-      return c ? `  ${w.padEnd(width)}  ${linesOf(c).join(" ")}` : `  ${w.padEnd(width)}  -`;
-    }),
-  ]);
+/** `line` broken after a `; ` where it is wider than {@linkcode MATRIX_COLUMNS}. */
+function clauses(line: string): string[] {
+  const out: string[] = [];
+  for (const part of line.split(/(?<=; )/)) {
+    const last = out.length - 1;
+    if (last >= 0 && (out[last] + part).trimEnd().length <= MATRIX_COLUMNS) out[last] += part;
+    else out.push(part);
+  }
+  return out.map((l) => l.trimEnd());
 }
 
 /** What the table's short words and marks stand for: only those it uses. */
@@ -258,8 +278,8 @@ function legend(cells: readonly MatrixCell[]): string[] {
 }
 
 /**
- * The table (a grid no wider than {@linkcode MATRIX_COLUMNS}, or a list where the
- * scenarios do not fit across), its legend, the cells that differ from their
+ * The table (a grid no wider than {@linkcode MATRIX_COLUMNS}, in blocks of scenarios
+ * where they do not fit across), its legend, the cells that differ from their
  * declaration, the commands that replay each counterexample, and the summary.
  */
 export function formatMatrix(
@@ -272,10 +292,7 @@ export function formatMatrix(
   const byPair = new Map(cells.map((c) => [`${c.strategy}\0${c.scenario}`, c]));
   const at = (s: string, w: string) => byPair.get(`${s}\0${w}`);
   const linesOf = (c: MatrixCell) => cellLines(c, recorded);
-  const table = grid(rows, columns, at, linesOf);
-  const text = table.some((l) => l.length > MATRIX_COLUMNS)
-    ? list(rows, columns, at, linesOf)
-    : table;
+  const text = grid(rows, columns, at, linesOf);
   text.push("", ...legend(cells));
   const unexpected = cells.filter((c) => !c.asExpected);
   if (unexpected.length) {
@@ -301,7 +318,7 @@ export function formatMatrix(
       text.push(`  ${c.strategy} × ${c.scenario}:`, `    ${replayCommandLine(c.token!)}`);
     }
   }
-  text.push("", matrixSummary(cells, millis));
+  text.push("", ...clauses(matrixSummary(cells, millis)));
   return text.join("\n") + "\n";
 }
 

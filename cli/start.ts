@@ -1,8 +1,9 @@
 /**
  * The main job, run when no command is given (`./faultline`): the whole verdict
  * matrix, printed as `matrix` prints it, then the static site built from the same
- * cells (the notes run again as the site shows them); the last line printed is the
- * path of the site's `index.html`.
+ * cells (the notes run as the site shows them, their blocks taking the pairs the
+ * matrix just recorded in the results store, `.faultline/results/`, instead of
+ * exploring them again); the last line printed is the path of the site's `index.html`.
  *
  * @module
  */
@@ -52,7 +53,7 @@ export async function runStart(io: Io, options: StartOptions = {}): Promise<numb
   const buildSite = options.buildSite ?? await loadBuildSite();
   const { cells, millis } = await exploreMatrix(io, search, options.timeLimitSeconds);
   io.out(formatMatrix(cells, millis, recordedCounts()));
-  io.err("building the site (the notes run again)…\n");
+  io.err("building the site (the notes take the matrix's pairs from .faultline/results/)…\n");
   const site = await buildSite({
     matrix: cells,
     // The main job reports failing notes itself (and exits 1); the site shows them.

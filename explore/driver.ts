@@ -27,9 +27,17 @@ export interface Run {
   readonly preemptions: number;
 }
 
-/** Runs one execution of `factory` as `policy` decides. */
-export function runExecution(factory: ProgramFactory, policy: Policy, maxSteps: number): Run {
-  const exec = new Execution(factory);
+/**
+ * Runs one execution of `factory` as `policy` decides; with `states`, one that tracks
+ * its state ({@linkcode Execution.stateKey}).
+ */
+export function runExecution(
+  factory: ProgramFactory,
+  policy: Policy,
+  maxSteps: number,
+  states = false,
+): Run {
+  const exec = new Execution(factory, { states });
   const decisions: Decision[] = [];
   let preemptions = 0;
   let last = -1;

@@ -15,6 +15,7 @@
 
 import { type Access, ordered, type Proc, type StepRequest, type Wait } from "./step.ts";
 import { Violation } from "./violation.ts";
+import { StateTracker } from "./state.ts";
 
 /** A simulated thread of control: a CPU, or an RCU callback. */
 export interface ThreadSpec {
@@ -55,6 +56,14 @@ export interface Program {
   readonly threads: readonly ThreadSpec[];
   /** Runs once all non-daemon threads have finished; throws a Violation on a bad end state. */
   finish?(): void;
+  /**
+   * The current value of `part` of `obj` (of the whole object when `part` is
+   * undefined), as a string equal for equal values and unequal otherwise, covering
+   * everything a step could tell apart (an object's lifetime included). Only the
+   * stateful search ({@link ./stateful.ts}) asks for it, for the parts a step touches;
+   * see {@link ./state.ts} for why that is enough.
+   */
+  stateOf?(obj: string, part: string | undefined): string;
 }
 
 /** Builds a fresh program for each execution. */
@@ -117,8 +126,11 @@ export class Execution {
   /** The request of the step whose body is running, for {@linkcode Runtime.touch}. */
   #running: StepRequest | undefined;
   #notes: string[] = [];
+  /** Set when the search keys states ({@linkcode Execution.stateKey}). */
+  readonly #states: StateTracker | undefined;
 
-  constructor(factory: ProgramFactory) {
+  /** With `states`, the execution tracks its state for {@linkcode Execution.stateKey}. */
+  constructor(factory: ProgramFactory, options: { readonly states?: boolean } = {}) {
     // deno-lint-ignore no-this-alias -- the runtime's getters must see this execution.
     const self = this;
     const runtime: Runtime = {
@@ -135,12 +147,33 @@ export class Execution {
       },
     };
     this.#program = factory(runtime);
+    if (options.states) {
+      const stateOf = this.#program.stateOf;
+      if (!stateOf) {
+        throw new Error("a stateful search needs the program's stateOf(), which it lacks");
+      }
+      this.#states = new StateTracker((obj, part) => stateOf.call(this.#program, obj, part));
+    }
     for (const spec of this.#program.threads) this.#spawn(spec, []);
+  }
+
+  /**
+   * The state reached, as {@link ./state.ts} defines it: equal for two executions of
+   * one program exactly when they are in the same state (up to a 128-bit hash).
+   * Only for an execution built with `states`.
+   */
+  stateKey(): string {
+    if (!this.#states) throw new Error("stateKey() of an execution built without states");
+    return this.#states.key();
   }
 
   #touch(obj: string, part: string | undefined, kind: "read" | "write"): void {
     const request = this.#running;
-    if (!request || request.accesses.some((a) => covers(a, obj, part, kind))) return;
+    if (!request) return;
+    if (request.accesses.some((a) => covers(a, obj, part, kind))) {
+      this.#states?.touched(this.#current, obj, part, kind);
+      return;
+    }
     const what = part === undefined ? obj : `${obj}.${part}`;
     const declared =
       request.accesses.map((a) =>
@@ -169,6 +202,7 @@ export class Execution {
     };
     this.#threads.push(thread);
     this.#byKey.set(key, id);
+    this.#states?.spawned(id, key, parent ? creator : undefined);
     // The code before a thread's first yield runs as that thread, inside the step
     // (or the set-up) that created it.
     this.#current = id;
@@ -275,6 +309,7 @@ export class Execution {
     this.#current = thread;
     this.#running = request;
     this.#notes = [];
+    this.#states?.step(thread, request.label, choice);
     let failure: Violation | undefined;
     try {
       const next = t.gen.next(choice);
@@ -284,6 +319,7 @@ export class Execution {
       failure = asViolation(err, request);
     }
     this.#running = undefined;
+    if (!failure) this.#states?.stepEnded();
     const event: Event = {
       index: this.events.length,
       thread,

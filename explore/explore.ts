@@ -9,24 +9,34 @@
 import type { ProgramFactory } from "./execution.ts";
 import { type Run, runExecution } from "./driver.ts";
 import { dfs } from "./dfs.ts";
-import { optimalDpor } from "./optimal.ts";
+import { type DporStats, optimalDpor } from "./optimal.ts";
 import { PctEstimate, type PctGuarantee, pctGuarantee, PctPolicy } from "./pct.ts";
 import { mulberry32, RandomPolicy } from "./random.ts";
 import { ReplayPolicy } from "./replay.ts";
+import { stateful, type StatefulStats } from "./stateful.ts";
 import { decodeSchedule, encodeSchedule } from "./schedule.ts";
 import { type Trace, traceOf } from "./trace.ts";
 
 /**
- * How to search: `exhaustive` (Optimal-DPOR, every trace once), `dfs` (every
- * interleaving, no reduction: the reference), `bounded` (iterative preemption
- * bounding), `pct` (probabilistic concurrency testing) or `random`. Only `exhaustive`
- * and `dfs` can end exhaustive; `bounded` can when no schedule needs more preemptions
- * than it allowed.
+ * How to search: `exhaustive` (Optimal-DPOR, every trace once), `stateful` (every
+ * reachable state once: a visited-state table and sleep sets, for programs that
+ * describe their state with {@linkcode Program.stateOf}), `dfs` (every interleaving,
+ * no reduction: the reference), `bounded` (iterative preemption bounding), `pct`
+ * (probabilistic concurrency testing) or `random`. Only `exhaustive`, `stateful` and
+ * `dfs` can end exhaustive; `bounded` can when no schedule needs more preemptions than
+ * it allowed.
  */
-export type Mode = "exhaustive" | "dfs" | "bounded" | "pct" | "random";
+export type Mode = "exhaustive" | "stateful" | "dfs" | "bounded" | "pct" | "random";
 
 /** The search modes, in the order a user would try them. */
-export const MODES: readonly Mode[] = ["exhaustive", "dfs", "bounded", "pct", "random"];
+export const MODES: readonly Mode[] = [
+  "exhaustive",
+  "stateful",
+  "dfs",
+  "bounded",
+  "pct",
+  "random",
+];
 
 /** Options of {@linkcode explore}. */
 export interface ExploreOptions {
@@ -79,7 +89,8 @@ export interface ExploreResult {
   readonly executions: number;
   /**
    * Executions abandoned because every runnable thread was asleep (sleep-set
-   * blocked). Optimal-DPOR aims at none.
+   * blocked; Optimal-DPOR aims at none), or, in `stateful`, because they reached a
+   * state explored already.
    */
   readonly pruned: number;
   /** True when every non-equivalent schedule was explored and none hit the step budget. */
@@ -96,6 +107,15 @@ export interface ExploreResult {
   readonly preemptionBound?: number;
   /** For `pct`: the guarantee of Burckhardt et al. for what was run. */
   readonly pct?: PctGuarantee;
+  /** For `stateful`: the distinct states visited. */
+  readonly states?: number;
+  /**
+   * For `exhaustive`: wakeup sequences whose next step was blocked when reached, so the
+   * race they reverse was not (`DporStats.unrunnable`). 0 on every program the tests
+   * run: more would say the declared accesses let the reduction reorder what the lock
+   * discipline does not.
+   */
+  readonly unrunnable?: number;
 }
 
 function counterexampleOf(run: Run): Counterexample | undefined {
@@ -210,6 +230,8 @@ export function explore(factory: ProgramFactory, options: ExploreOptions = {}): 
   let complete = false;
   let bound: number | undefined;
   let pct: PctGuarantee | undefined;
+  const stats: StatefulStats = { states: 0 };
+  const dpor: DporStats = { blocked: 0, unrunnable: 0, races: 0 };
   const seed = options.seed ?? 1;
   if (mode === "random" || mode === "pct") {
     const next = mulberry32(seed);
@@ -240,8 +262,10 @@ export function explore(factory: ProgramFactory, options: ExploreOptions = {}): 
     }
   } else if (mode === "dfs") {
     complete = dfs(factory, { maxSteps }, visit) === "exhaustive";
+  } else if (mode === "stateful") {
+    complete = stateful(factory, { maxSteps }, visit, stats) === "exhaustive";
   } else {
-    complete = optimalDpor(factory, { maxSteps }, visit);
+    complete = optimalDpor(factory, { maxSteps }, visit, dpor);
   }
   progress();
   const result: ExploreResult = {
@@ -256,6 +280,8 @@ export function explore(factory: ProgramFactory, options: ExploreOptions = {}): 
     maxDepth,
     ...(bound !== undefined ? { preemptionBound: bound } : {}),
     ...(pct ? { pct } : {}),
+    ...(mode === "stateful" ? { states: stats.states } : {}),
+    ...(mode === "exhaustive" ? { unrunnable: dpor.unrunnable } : {}),
   };
   for (const listener of listeners) listener(result);
   return result;

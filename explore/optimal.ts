@@ -19,7 +19,12 @@
  *   ({@link ./step.ts}). Two critical sections of one lock are a race between the two
  *   *acquisitions*, not between the first release and the second acquisition: when
  *   looking for the races of a step, edges that only order it after a release are left
- *   out, so the earlier acquisition stays an immediate predecessor.
+ *   out, so the earlier acquisition stays an immediate predecessor. For the same
+ *   reason, what a critical section does (`zap_pte_range()` storing into the whole PTE
+ *   table, its lock included) does not race with an acquisition that the section
+ *   excludes: that acquisition can only come before the section's. A `section` (a whole
+ *   critical section in one step, {@link ./step.ts}) races like an acquisition, and its
+ *   data accesses are ordered after the releases of its lock.
  * - **Blocked threads, ends that are not the end.** A thread that never ran its pending
  *   step (blocked at a deadlock, cut by a violation or the step budget) still races with
  *   the steps before it: its pending step is analysed like an executed last step.
@@ -34,7 +39,11 @@
  *   the order in which independent steps spawned them.
  * - **A wakeup sequence that cannot run** (its next thread is blocked when the state is
  *   reached) is counted in {@linkcode DporStats.unrunnable} and the state is explored as
- *   a leaf. The tests check that this never happens on the programs they run.
+ *   a leaf. The tests check that this never happens on their random programs nor on any
+ *   pair of the matrix (tests/granularity_test.ts). (It can on larger scenarios: a
+ *   reader's `down_read()` put before another reader's `up_read()` at a point where a
+ *   writer already waits, which writer fairness blocks; the schedule where the reader
+ *   comes first is the reversal of its race with the writer's registration.)
  *
  * Races are looked for only among the steps an execution added after the point where it
  * left the previous execution's path: the steps before that point, and their races, are
@@ -43,7 +52,7 @@
  * @module
  */
 
-import { type Access, anyConflict, conflicts, ordered } from "./step.ts";
+import { type Access, anyConflict, conflicts, ordered, takes } from "./step.ts";
 import type { Decision, Event, Execution, ProgramFactory } from "./execution.ts";
 import { type Policy, type Run, runExecution } from "./driver.ts";
 
@@ -254,22 +263,27 @@ function analyse(run: Run, path: State[], from: number, stats: DporStats): void 
     const request = exec.pending(t);
     if (!request) continue;
     // A step blocked before the halt and after it cannot be put before it, unless it
-    // conflicts with it (the step that threw took the lock it waits for, say).
+    // conflicts with it (the step that threw took the lock it waits for, say). A
+    // blocked `section` races by its lock alone: the data it would touch is touched
+    // only once the lock's holder has let go, which no reordering of what happened
+    // before that release can bring forward (the race with the holder's acquisition
+    // does).
     const blocked = !enabled.includes(t);
+    const gates = blocked && request.accesses.some((a) => a.kind === "section")
+      ? request.accesses.filter((a) => a.kind === "section")
+      : request.accesses;
     const blockedThroughout = blocked &&
-      !(halting && anyConflict(halting.request.accesses, request.accesses));
+      !(halting && anyConflict(halting.request.accesses, gates));
     // A step waiting for an object nothing in this execution touched waits for a
     // release still to come (the end of a grace period, say): no reordering of what
     // happened can let it run, so it races with nothing.
     if (
       blocked &&
-      request.accesses.some((a) =>
-        a.kind.startsWith("acquire") && exec.eventsOn(a.obj).length === 0
-      )
+      request.accesses.some((a) => takes(a.kind) && exec.eventsOn(a.obj).length === 0)
     ) continue;
     const end: RaceEnd = {
       thread: t,
-      accesses: request.accesses,
+      accesses: gates,
       before: exec.clockOf(t),
       index: events.length,
       choice: 0,
@@ -300,7 +314,7 @@ function races(
     for (const e of exec.eventsOn(access.obj)) {
       if (e.index >= end.index || e.thread === end.thread) continue;
       if (e.request.accesses.some((a) => conflicts(a, access))) direct.add(e);
-      else if (access.kind.startsWith("acquire") && signals(exec, e, access)) awaited.push(e);
+      else if (takes(access.kind) && signals(exec, e, access)) awaited.push(e);
     }
   }
   if (halting && end.index === halting.index) {
@@ -309,8 +323,15 @@ function races(
   } else if (halting && halting.thread !== end.thread && halting.index < end.index) {
     direct.add(halting);
   }
+  // What a critical section that excludes `end` did, `end` races with through that
+  // section's acquisition alone: neither a candidate nor a step in between.
+  for (const e of direct) if (inSection(exec, e, end)) direct.delete(e);
+  // And a `section`'s own data accesses come after the lock is free: a step ordered
+  // before a release of that lock is ordered before them.
+  const released = releasesBefore(exec, end);
   for (const e of direct) {
     if (happensBefore(e, end.before) || awaited.some((r) => happensBefore(e, r.clock))) continue;
+    if (released.some((r) => happensBefore(e, r.clock)) && !takesSectionLock(e, end)) continue;
     let immediate = true;
     for (const other of direct) {
       if (other !== e && other.index > e.index && happensBefore(e, other.clock)) {
@@ -366,11 +387,50 @@ function signals(exec: Execution, release: Event, access: Access): boolean {
     e.thread === release.thread && e.index < release.index &&
     e.request.accesses.some((a) =>
       a.obj === access.obj && a.part === access.part &&
-      (a.kind === "write" || a.kind.startsWith("acquire"))
+      (a.kind === "write" || takes(a.kind))
     )
   );
   return !taken &&
     release.request.accesses.some((a) => a.kind.startsWith("release") && ordered(a, access));
+}
+
+/**
+ * Whether `e` lies inside a critical section, of a lock `end` takes, that excludes
+ * `end`: `e`'s thread holds the lock exclusively, or shared while `end` takes it
+ * exclusively. `end` cannot come before `e` while that thread holds the lock, so the
+ * race to reverse is `end`'s with that critical section's acquisition (they conflict),
+ * not with what the critical section did: `zap_pte_range()` stores into the whole PTE
+ * table, the lock inside it included, while it holds that lock.
+ */
+function inSection(exec: Execution, e: Event, end: RaceEnd): boolean {
+  return end.accesses.some((lock) => {
+    if (!takes(lock.kind)) return false;
+    const last = exec.eventsOn(lock.obj).filter((f) => f.thread === e.thread && f.index < e.index)
+      .flatMap((f) => f.request.accesses.filter((a) => a.obj === lock.obj && a.part === lock.part))
+      .at(-1);
+    return last?.kind === "acquire" ||
+      (last?.kind === "acquire-shared" && lock.kind !== "acquire-shared");
+  });
+}
+
+/** The releases, before `end`, of the locks `end` takes as a `section`. */
+function releasesBefore(exec: Execution, end: RaceEnd): Event[] {
+  return end.accesses.filter((lock) => lock.kind === "section").flatMap((lock) =>
+    exec.eventsOn(lock.obj).filter((f) =>
+      f.index < end.index &&
+      f.request.accesses.some((a) =>
+        a.obj === lock.obj && a.part === lock.part && a.kind.startsWith("release")
+      )
+    )
+  );
+}
+
+/** Whether `e` touches a lock that `end` takes as a `section`. */
+function takesSectionLock(e: Event, end: RaceEnd): boolean {
+  return end.accesses.some((lock) =>
+    lock.kind === "section" &&
+    e.request.accesses.some((a) => a.obj === lock.obj && a.part === lock.part)
+  );
 }
 
 /** Whether two events do not commute. */

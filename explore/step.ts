@@ -34,6 +34,19 @@
  *   while a writer holds the lock) nor with another `acquire-shared`, which commutes
  *   with it. Declaring a shared acquisition as `acquire` would hide every schedule in
  *   which two read-side critical sections overlap.
+ * - `section`: a whole critical section of an exclusive lock in one step: the lock is
+ *   taken, the step's other accesses made and the lock dropped, atomically, and the
+ *   step is enabled only while the lock is free. Two sections of one lock commute (each
+ *   leaves the lock as it found it; whether they race is up to their other accesses); a
+ *   section conflicts with an `acquire` of the lock (the two critical sections are
+ *   ordered by it) and with a `write` (a trylock would see the lock held or not); a
+ *   `release` orders it, as it orders an acquisition. Folding a critical section into
+ *   one step is Lipton's reduction (R. J. Lipton, "Reduction: a method of proving
+ *   properties of parallel programs", CACM 18(12), 1975; Flanagan and Qadeer,
+ *   "Transactions for software model checking", 2003): an acquisition commutes to the
+ *   right and a release to the left past every other thread's step, so a critical
+ *   section with one step in it loses no behaviour by being atomic, provided no thread
+ *   ever looks at the lock without taking it (a trylock), which the model must check.
  */
 export type AccessKind =
   | "read"
@@ -41,7 +54,13 @@ export type AccessKind =
   | "acquire"
   | "release"
   | "acquire-shared"
-  | "release-shared";
+  | "release-shared"
+  | "section";
+
+/** Whether `kind` takes a lock: an acquisition, or a whole critical section. */
+export function takes(kind: AccessKind): boolean {
+  return kind.startsWith("acquire") || kind === "section";
+}
 
 /** One object touched by a step. `part` narrows it (a field, a table entry). */
 export interface Access {
@@ -99,12 +118,15 @@ function overlaps(a: Access, b: Access): boolean {
  * assert.equal(conflicts({ obj: "l", kind: "acquire" }, { obj: "l", kind: "release" }), false);
  * assert.equal(conflicts({ obj: "l", kind: "acquire-shared" }, { obj: "l", kind: "release-shared" }), true);
  * assert.equal(conflicts({ obj: "t", part: "0", kind: "write" }, { obj: "t", part: "1", kind: "write" }), false);
+ * assert.equal(conflicts({ obj: "l", kind: "section" }, { obj: "l", kind: "section" }), false);
+ * assert.equal(conflicts({ obj: "l", kind: "section" }, { obj: "l", kind: "acquire" }), true);
  * ```
  */
 export function conflicts(a: Access, b: Access): boolean {
   if (!overlaps(a, b)) return false;
   if (a.kind === "read" && b.kind === "read") return false;
   if (a.kind === "acquire-shared" && b.kind === "acquire-shared") return false;
+  if (a.kind === "section" && b.kind === "section") return false;
   for (const [release, other] of [[a.kind, b.kind], [b.kind, a.kind]]) {
     if (release === "release") return other === "write";
     if (release === "release-shared") return other === "write" || other === "acquire-shared";
@@ -118,7 +140,7 @@ export function conflicts(a: Access, b: Access): boolean {
  */
 export function ordered(earlier: Access, later: Access): boolean {
   return conflicts(earlier, later) ||
-    (earlier.kind.startsWith("release") && later.kind.startsWith("acquire") &&
+    (earlier.kind.startsWith("release") && takes(later.kind) &&
       overlaps(earlier, later));
 }
 

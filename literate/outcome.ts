@@ -27,6 +27,13 @@ export interface RunOptions {
   readonly loadTimeoutSeconds?: number;
   /** Run `deno check` on the generated modules first. Default true. */
   readonly typeCheck?: boolean;
+  /**
+   * Answer a block's `check()` of a registered pair from the results store
+   * (`results_store.ts`) when it holds the pair for the sources as they are, instead of
+   * exploring it again. Default false: the notes' tests explore; the site build, which
+   * runs the notes after the matrix, sets it.
+   */
+  readonly reuseResults?: boolean;
 }
 
 /** What happened to one block. */

@@ -80,7 +80,7 @@ export async function* runBlocks(
   try {
     let failed: DocBlock | undefined;
     const loaded = await worker.ask(
-      { type: "load", url: moduleUrl.href },
+      { type: "load", url: moduleUrl.href, reuseResults: options.reuseResults === true },
       options.loadTimeoutSeconds ?? 120,
     );
     if (loaded.type !== "loaded") {

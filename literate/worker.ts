@@ -12,7 +12,15 @@
  * @module
  */
 
-import { type ExploreResult, onExplore, verdictOf } from "../mod.ts";
+import {
+  type ExploreResult,
+  onExplore,
+  openResults,
+  scenarios,
+  strategies,
+  useCheckStore,
+  verdictOf,
+} from "../mod.ts";
 import type { Exploration } from "./outcome.ts";
 
 // ---------------------------------------------------------------------------------
@@ -21,8 +29,15 @@ import type { Exploration } from "./outcome.ts";
 /** The worker's name, by which the guard at the end knows it is the worker. */
 const WORKER_NAME = "faultline-doc-runner";
 
-/** Requests: load the note's module, then run its blocks by index, one at a time. */
-export type ToWorker = { readonly type: "load"; readonly url: string } | {
+/**
+ * Requests: load the note's module (answering registered pairs from the results store
+ * if `reuseResults`), then run its blocks by index, one at a time.
+ */
+export type ToWorker = {
+  readonly type: "load";
+  readonly url: string;
+  readonly reuseResults: boolean;
+} | {
   readonly type: "run";
   readonly index: number;
 };
@@ -146,6 +161,18 @@ function summarize(r: ExploreResult): Exploration {
   };
 }
 
+/**
+ * Freezes `value` and every plain object and array in it (not functions' insides, not
+ * class instances): what the registered strategies and scenarios are made of.
+ */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
 /** Serves the requests of {@linkcode DocWorker} inside the worker. */
 function serve(scope: WorkerScope): void {
   let run: AsyncGenerator<number, void, undefined> | undefined;
@@ -187,6 +214,26 @@ function serve(scope: WorkerScope): void {
   scope.onmessage = async ({ data }) => {
     if (data.type === "load") {
       try {
+        if (data.reuseResults) {
+          // The store holds what the registered strategies and scenarios give as their
+          // files define them; frozen, a note cannot change one in place and then be
+          // answered for, or record, the original (it gets a TypeError instead).
+          deepFreeze(strategies);
+          deepFreeze(scenarios);
+          const store = openResults();
+          useCheckStore({
+            get(strategy, scenario, options) {
+              const found = store.get(strategy, scenario, options)?.check;
+              // Counted as the exploration it stands for (expect= judges the last one).
+              if (found) {
+                last = found.result;
+                count++;
+              }
+              return found;
+            },
+            put: (check, millis, options) => void store.put([{ check, millis }], options),
+          });
+        }
         const mod: { run: () => AsyncGenerator<number, void, undefined> } = await import(data.url);
         run = mod.run();
         scope.postMessage({ type: "loaded" });

@@ -7,7 +7,8 @@
  * - a stale PTE: a page still mapped where no VMA is, which userspace can still reach
  *   after munmap() returned;
  * - a leak: an object neither freed nor reachable from the mm (page tables from the
- *   pgd, user pages from PTEs, VMAs from the tree).
+ *   pgd, user pages from PTEs, VMAs from the tree, a PTE table's lock from the table
+ *   under `ALLOC_SPLIT_PTLOCKS`, ptlock.ts).
  *
  * Follows: kernel/fork.c `check_mm()` ("BUG: non-zero pgtables_bytes on freeing mm"),
  * kernel/locking/lockdep.c (`debug_check_no_locks_held()`), Linux 5.18.
@@ -38,6 +39,8 @@ export function check_mm(k: Kernel, mm: Mm): void {
   const reachable = new Set<KObject>([mm.obj, ...mm.vmas.map((v) => v.obj)]);
   const walk = (table: Table) => {
     reachable.add(table.obj);
+    // The object the PTE lock lives in: the table itself, or its page->ptl.
+    if (table.ptl) reachable.add(table.ptl.home);
     for (const [index, entry] of table.entries) {
       if (isTable(entry)) {
         walk(entry);

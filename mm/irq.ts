@@ -32,10 +32,7 @@
 
 import { type Access, type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
-
-const IRQ = "irq";
-/** rcu.ts's reader-state object: an IRQs-off section is an RCU reader too. */
-const READERS = "rcu";
+import { IRQ_STATE as IRQ, RCU_READERS as READERS } from "./sched.ts";
 
 /** The object that stands for one IRQs-off section: released at its local_irq_enable(). */
 export function irqSectionObj(cpu: number, section: number): string {

@@ -9,7 +9,9 @@
  * its own beyond those: who holds what around it is the strategy's business, and the
  * GFP flags and a re-validation hook are the strategy's choice.
  *
- * Teardown: `unmap_page_range()` zaps PTEs under the PTE lock; `free_pgd_range()`
+ * Teardown: `unmap_page_range()` zaps PTEs under the PTE lock, and when the gather's
+ * batch of pages fills and no batch page can be allocated, flushes the TLB before it
+ * drops that lock (`zap_pte_range()`'s `force_flush`); `free_pgd_range()`
  * frees the tables of a range with the floor/ceiling rule, so a table partly covered
  * by another VMA is kept; freed tables are unlinked at once and freed after an RCU
  * grace period (`tlb_remove_table()` with MMU_GATHER_RCU_TABLE_FREE), which is what the
@@ -19,7 +21,8 @@
  * swap and huge-page faults; the zero page (every fault allocates); TLB flushes
  * (freeing pages at `tlb_finish_mmu()` stands for them), except for the IPI that frees
  * tables under the `"ipi"` and `"rcu-ipi-fallback"` configurations (`KernelConfig` in
- * kernel.ts, `tlb_finish_mmu()` here).
+ * kernel.ts, `tlb_finish_mmu()` here) and the forced flush under the PTE lock, which
+ * waits for its IPI under `"ipi"` (`tlb_flush_mmu_tlbonly()` here).
  *
  * @module
  */
@@ -44,7 +47,14 @@ import {
   tableSize,
   writeEntry,
 } from "./pgtable.ts";
-import { lockdep_assert_held, spin_lock, spin_unlock } from "./spinlock.ts";
+import {
+  lockdep_assert_held,
+  spin_lock,
+  spin_locked,
+  spin_unlock,
+  type SpinLock,
+} from "./spinlock.ts";
+import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } from "./ptlock.ts";
 import { mmap_assert_locked } from "./mmap_lock.ts";
 import type { Mm, Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
@@ -102,21 +112,27 @@ export function* pXd_alloc(
   // __pXd_alloc() / __pte_alloc()
   const obj = yield* alloc(k, `${level}_alloc_one`, level, tableName(level, addr), gfp);
   if (!obj) return null;
-  const fresh = makeTable(obj, level, addr);
-  yield* spin_lock(k, mm.page_table_lock);
-  const installed = yield* step(
+  const fresh = makeTable(k, obj, level, addr);
+  return yield* spin_locked(
     k,
+    mm.page_table_lock,
     `${parent.level}_populate`,
     `${entryName(parent, addr)} = ${obj.name}`,
-    // The new table too: if another CPU populated the entry first, it is freed here.
-    [entryAccess(parent, addr, "write"), { obj: obj.name, kind: "write" }],
+    // The new table too: if another CPU populated the entry first, it is freed here,
+    // by pte_free() with its pgtable_pte_page_dtor() for a PTE table (ptlock.ts).
+    [
+      entryAccess(parent, addr, "write"),
+      { obj: obj.name, kind: "write" },
+      ...(level === "pte" ? pgtable_pte_page_dtor_accesses(k, fresh) : []),
+    ],
     () => {
       // __pud_alloc() / __pmd_alloc() populate under mm->page_table_lock, pmd_install()
-      // under pmd_lock() (the same lock here, see spinlock.ts), taken just above; the
+      // under pmd_lock() (the same lock here, see spinlock.ts), taken around this; the
       // kernel asserts nothing at the populate itself, the model asserts the rule.
       lockdep_assert_held(k, mm.page_table_lock, `${parent.level}_populate`);
       const present = readEntry(k, parent, addr);
       if (isTable(present)) {
+        if (level === "pte") pgtable_pte_page_dtor(k, fresh);
         k.slab.free(obj);
         k.rt.note(`already ${present.obj.name}: ${level}_free(${obj.name})`);
         return present;
@@ -125,8 +141,6 @@ export function* pXd_alloc(
       return fresh;
     },
   );
-  yield* spin_unlock(k, mm.page_table_lock);
-  return installed;
 }
 
 /** `handle_mm_fault()` for an anonymous, writable VMA. */
@@ -149,12 +163,13 @@ export function* handle_mm_fault(
     if (!next) return "oom";
     table = next;
   }
-  return yield* do_anonymous_page(k, vma, table, addr, options);
+  return yield* do_anonymous_page(k, mm, vma, table, addr, options);
 }
 
 /** `do_anonymous_page()`: allocate a page and map it, unless another fault did. */
 function* do_anonymous_page(
   k: Kernel,
+  mm: Mm,
   vma: Vma,
   pte: Table,
   addr: number,
@@ -194,20 +209,37 @@ function* do_anonymous_page(
     yield* put_page(k, page);
     return "retry";
   }
-  const ptl = pte.ptl!;
+  const ptl = pte_lockptr(k, mm, pte);
   yield* spin_lock(k, ptl);
   if (options.validate && !(yield* options.validate("set-pte"))) {
     yield* spin_unlock(k, ptl);
     yield* put_page(k, page);
     return "retry";
   }
+  // A strategy's `validate("set-pte")` runs in between: it must leave the lock held.
+  yield* set_anon_pte(k, pte, addr, page, ptl);
+  yield* spin_unlock(k, ptl);
+  return "done";
+}
+
+/**
+ * The end of `do_anonymous_page()`, under the PTE lock `ptl` (which it asserts): `if
+ * (!pte_none(*vmf->pte)) goto release;`, freeing `page`, else `set_pte_at()` maps it
+ * at `addr` of `pte`. The speculative faults (spf.ts, strategies/spf_dufour_v11.ts) end
+ * the same way once `pte_map_lock()` has taken the lock.
+ */
+export function* set_anon_pte(
+  k: Kernel,
+  pte: Table,
+  addr: number,
+  page: KObject,
+  ptl: SpinLock,
+): Proc {
   yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [
     entryAccess(pte, addr, "write"),
     // The page too: if another fault mapped the address first, it is freed here.
     { obj: page.name, kind: "write" },
   ], () => {
-    // do_anonymous_page() sets the PTE under the lock pte_offset_map_lock() took, and
-    // a strategy's `validate("set-pte")` runs in between: it must leave the lock held.
     lockdep_assert_held(k, ptl, "set_pte_at");
     if (readEntry(k, pte, addr)) {
       k.slab.free(page);
@@ -216,8 +248,6 @@ function* do_anonymous_page(
     }
     writeEntry(k, pte, addr, page, `${entryName(pte, addr)} = ${page.name}`);
   });
-  yield* spin_unlock(k, ptl);
-  return "done";
 }
 
 /** `put_page()`: frees a page a fault allocated and did not map (the speculative fault's too). */
@@ -235,11 +265,75 @@ export function* put_page(k: Kernel, page: KObject): Proc {
 export interface MmuGather {
   readonly pages: KObject[];
   readonly tables: Table[];
+  /**
+   * How many pages the gather's batches hold: `tlb->local` (MMU_GATHER_BUNDLE pages),
+   * plus MAX_GATHER_BATCH for each batch page `tlb_next_batch()` allocated. Batches
+   * stay allocated after a flush (`batch->next` is reused), so this only grows.
+   */
+  batchPages: number;
 }
+
+/** `MMU_GATHER_BUNDLE`, the pages of the on-stack batch `tlb->local` (include/asm-generic/tlb.h). */
+export const MMU_GATHER_BUNDLE = 8;
+/** `MAX_GATHER_BATCH` with 4 KiB pages and 8-byte pointers: `(4096 - 16) / 8`. */
+export const MAX_GATHER_BATCH = 510;
 
 /** `tlb_gather_mmu()`. */
 export function tlb_gather_mmu(): MmuGather {
-  return { pages: [], tables: [] };
+  return { pages: [], tables: [], batchPages: MMU_GATHER_BUNDLE };
+}
+
+/**
+ * `tlb_next_batch()`, when `__tlb_remove_page()` has filled the active batch: a new
+ * batch page, `__get_free_pages(GFP_NOWAIT | __GFP_NOWARN, 0)`, which may fail (both
+ * outcomes explored, within the CPU's `allocFailures` bound, as in page_alloc.ts).
+ * False: `__tlb_remove_page()` returns true and `zap_pte_range()` must force a flush.
+ * (`tlb->batch_count == MAX_GATHER_BATCH_COUNT` is never reached by the model's few
+ * pages.)
+ */
+function* tlb_next_batch(k: Kernel, tlb: MmuGather): Proc<boolean> {
+  const task = k.current;
+  if (task.allocFailuresLeft > 0) {
+    const failed = yield* choose(
+      k,
+      "tlb_next_batch",
+      "GFP_NOWAIT",
+      ["batch allocated", "fails: force_flush"],
+    );
+    if (failed) {
+      task.allocFailuresLeft--;
+      return false;
+    }
+  }
+  tlb.batchPages += MAX_GATHER_BATCH;
+  return true;
+}
+
+/**
+ * `tlb_flush_mmu_tlbonly()` → `tlb_flush()` → `flush_tlb_mm_range()`, called by
+ * `zap_pte_range()` with the PTE lock held. Under `"ipi"` (bare-metal x86:
+ * `native_flush_tlb_multi()` → `on_each_cpu_cond_mask(..., wait = true)`) it sends the
+ * TLB-flush IPI and waits until every other CPU has taken it, so a CPU with IRQs off
+ * holds it, and the PTE lock with it, until it enables IRQs. Under the RCU
+ * configurations the flush is not modelled (it may be a hypercall under PARAVIRT, a
+ * broadcast TLBI on arm64: nothing waits for an IRQs-off CPU), as in tlb_finish_mmu().
+ */
+function* tlb_flush_mmu_tlbonly(k: Kernel): Proc {
+  if (k.config.tableFree !== "ipi") return;
+  yield* wait_for_ipi(k, "flush_tlb_mm_range", "TLB flushed", [], () => {});
+}
+
+/** `tlb_flush_mmu_free()` → `tlb_batch_pages_flush()`: frees the gathered pages now. */
+function* tlb_flush_mmu_free(k: Kernel, tlb: MmuGather): Proc {
+  const pages = tlb.pages.splice(0);
+  if (!pages.length) return;
+  yield* step(
+    k,
+    "tlb_flush_mmu_free",
+    `free ${pages.map((p) => p.name).join(", ")}`,
+    pages.map((p) => ({ obj: p.name, kind: "write" as const })),
+    () => pages.forEach((p) => k.slab.free(p)),
+  );
 }
 
 /**
@@ -268,7 +362,15 @@ function* scan(
 
 /**
  * `unmap_page_range()` → `zap_pte_range()`: clears the PTEs of [start, end) under each
- * PTE table's lock and queues the pages for freeing.
+ * PTE table's lock and queues the pages for freeing (`__tlb_remove_page()`).
+ *
+ * When a page fills the gather's batch and `tlb_next_batch()` cannot allocate another,
+ * `zap_pte_range()` stops after that PTE and, as mm/memory.c has it in 5.18 and 6.4,
+ * "Do the actual TLB flush before dropping ptl": `if (force_flush)
+ * tlb_flush_mmu_tlbonly(tlb); pte_unmap_unlock(start_pte, ptl);`, then frees the
+ * batched pages (`tlb_flush_mmu()`) and, `if (addr != end) goto again;`, takes the
+ * lock again for the rest. That flush under the PTE lock is what the speculative
+ * series' `pte_map_lock()` must not spin against with IRQs off (mm/spf.ts).
  *
  * The caller holds `mmap_lock`, for reading at least: `zap_pud_range()` asserts it
  * (`mmap_assert_locked(tlb->mm)`, Linux 5.8 on) before it splits a huge PUD, the one
@@ -294,18 +396,59 @@ export function* unmap_page_range(
       }
       return;
     }
-    yield* spin_lock(k, table.ptl!);
-    yield* step(k, label, table.obj.name, [{ obj: table.obj.name, kind: "write" }], () => {
-      lockdep_assert_held(k, table.ptl!, label);
-      k.slab.write(table.obj, undefined, "entries");
-      const zapped = entriesIn(k, table, start, end);
-      for (const { addr, entry } of zapped) {
-        table.entries.delete(indexOf("pte", addr));
-        tlb.pages.push(entry as KObject);
+    const ptl = pte_lockptr(k, mm, table);
+    let addr = start;
+    // again:
+    for (;;) {
+      yield* spin_lock(k, ptl);
+      let force_flush = false;
+      for (;;) {
+        // The PTEs from `addr` up to the one whose page fills the batch, or to `end`.
+        const from = addr;
+        const full = yield* step(
+          k,
+          label,
+          table.obj.name,
+          [{ obj: table.obj.name, kind: "write" }],
+          () => {
+            lockdep_assert_held(k, ptl, label);
+            k.slab.write(table.obj, undefined, "entries");
+            const present = entriesIn(k, table, from, end);
+            let cleared = 0;
+            let filled = false;
+            addr = end;
+            for (const { addr: at, entry } of present) {
+              table.entries.delete(indexOf("pte", at));
+              tlb.pages.push(entry as KObject);
+              cleared++;
+              if (tlb.pages.length === tlb.batchPages) {
+                filled = true;
+                // The loop goes on from the next PTE; past the last present one, it
+                // only reads none entries, so the model ends it there.
+                if (cleared < present.length) addr = at + entrySize("pte");
+                break;
+              }
+            }
+            k.rt.note(
+              `${cleared} pte${cleared === 1 ? "" : "s"} cleared${filled ? ", batch full" : ""}`,
+            );
+            return filled;
+          },
+        );
+        if (!full) break;
+        if (!(yield* tlb_next_batch(k, tlb))) {
+          force_flush = true;
+          break;
+        }
+        if (addr === end) break;
       }
-      k.rt.note(`${zapped.length} pte${zapped.length === 1 ? "" : "s"} cleared`);
-    });
-    yield* spin_unlock(k, table.ptl!);
+      // "Do the actual TLB flush before dropping ptl"
+      if (force_flush) yield* tlb_flush_mmu_tlbonly(k);
+      yield* spin_unlock(k, ptl);
+      if (!force_flush) return;
+      yield* tlb_flush_mmu_free(k, tlb);
+      if (addr === end) return;
+    }
   };
   yield* walk(mm.pgd);
 }
@@ -391,14 +534,19 @@ function* free_table(
   child: Table,
   label: string,
 ): Proc {
+  // free_pte_range(): `pmd_clear(pmd); pte_free_tlb(tlb, token, addr);`, and x86's
+  // ___pte_free_tlb() starts with pgtable_pte_page_dtor() (ptlock.ts).
+  const dtor = child.level === "pte" ? pgtable_pte_page_dtor_accesses(k, child) : [];
   yield* step(k, label, `${parent.level}_clear(${entryName(parent, addr)})`, [
     entryAccess(parent, addr, "write"),
     { obj: child.obj.name, kind: "write" },
+    ...dtor,
   ], () => {
     const present = readEntry(k, parent, addr);
     if (!isTable(present)) return;
     writeEntry(k, parent, addr, undefined);
     k.slab.detach(present.obj);
+    if (present.level === "pte") pgtable_pte_page_dtor(k, present);
     tlb.tables.push(present);
     k.rt.note(`${present.obj.name} unlinked`);
   });

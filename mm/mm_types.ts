@@ -10,7 +10,9 @@
  * Follows: include/linux/mm_types.h, Linux 5.18 (`anon_vma`, as a flag); the per-VMA
  * lock fields follow include/linux/mm_types.h of Linux 6.4 (`vm_lock_seq`,
  * `mm_lock_seq`, `detached`) and `mmap_seq` follows Michel Lespinasse's speculative page
- * fault series (v2, 2022-01).
+ * fault series (v2, 2022-01); `vm_sequence`, `vm_ref_count` and `mm_rb_lock` follow
+ * Laurent Dufour's (v11, 2018-05: "[PATCH v11 09/26] mm: VMA sequence count", and
+ * "mm: protect mm_rb tree with a rwlock", v10 17/25).
  * Left out: file mappings, anon_vma chains, flags other than "anonymous, writable",
  * VMA merging and splitting (scenarios map and unmap whole VMAs).
  *
@@ -19,7 +21,7 @@
 
 import { hex, indexOf, isTable, LEVELS, makeTable, type Table, tableName } from "./pgtable.ts";
 import type { Kernel } from "./kernel.ts";
-import type { KObject } from "./slab.ts";
+import type { Contents, KObject } from "./slab.ts";
 import { RwSem } from "./rwsem.ts";
 import { SeqCount } from "./seqlock.ts";
 import { SpinLock } from "./spinlock.ts";
@@ -33,8 +35,22 @@ export interface Vma {
   readonly sem: RwSem;
   /** Linux 6.4: equals `mm->mm_lock_seq` while the VMA is write-locked. */
   vm_lock_seq: number;
-  /** Linux 6.4: set once the VMA is removed from the tree. */
+  /**
+   * Linux 6.4: set once the VMA is removed from the tree. It also stands for Dufour's
+   * `RB_CLEAR_NODE(&vma->vm_rb)` after `vma_rb_erase()`, which his `vma_has_changed()`
+   * tests with `RB_EMPTY_NODE()`.
+   */
   detached: boolean;
+  /**
+   * Dufour's SPF: odd while `vm_write_begin()`/`vm_write_end()` bracket a change of the
+   * VMA, `unmap_page_range()` included.
+   */
+  readonly vm_sequence: SeqCount;
+  /**
+   * Dufour's SPF: `atomic_t vm_ref_count`, 1 for the tree's reference (`INIT_VMA()`),
+   * taken by `get_vma()`, dropped by `put_vma()`, which frees the VMA at 0.
+   */
+  vm_ref_count: number;
   /**
    * Whether `vma->anon_vma` is set: by the first fault that maps a page in the VMA
    * (`__anon_vma_prepare()`), or in set-up for a VMA with a prefaulted page. A fresh
@@ -42,6 +58,13 @@ export interface Vma {
    * to mmap_lock. (The anon_vma itself, its chain and its lock are not modelled.)
    */
   anon_vma: boolean;
+  /**
+   * `VM_GROWSDOWN`: a stack, which `expand_stack()` may grow down under
+   * `mmap_read_lock()`, so munmap() of the VMA below it keeps `mmap_lock` for writing
+   * (5.18's `detach_vmas_to_be_unmapped()`). Set in set-up only; the growing itself is
+   * not modelled, only what it makes munmap() do.
+   */
+  readonly growsdown: boolean;
 }
 
 /** An address space. */
@@ -54,6 +77,8 @@ export interface Mm {
   /** Linux 6.4: incremented by mmap_write_unlock(), ending every VMA write lock. */
   mm_lock_seq: number;
   readonly page_table_lock: SpinLock;
+  /** Dufour's SPF: `rwlock_t mm_rb_lock`, modelled as a read-write semaphore. */
+  readonly mm_rb_lock: RwSem;
   /** The VMA tree (a maple tree in Linux 6.1+), sorted by address. */
   readonly vmas: Vma[];
 }
@@ -64,30 +89,53 @@ export const VMA_TREE = "mm_mt";
 /** Builds an empty mm: a pgd and no VMAs. */
 export function mm_alloc(k: Kernel): Mm {
   const obj = k.slab.create("mm", "mm");
-  const pgd = makeTable(k.slab.create("pgd", "PGD"), "pgd", 0);
-  return {
+  const pgd = makeTable(k, k.slab.create("pgd", "PGD"), "pgd", 0);
+  const mm: Mm = {
     obj,
     pgd,
     mmap_lock: new RwSem("mmap_lock", obj),
     mmap_seq: new SeqCount("mmap_seq", obj),
     mm_lock_seq: 0,
     page_table_lock: new SpinLock("page_table_lock", obj),
+    mm_rb_lock: new RwSem("mm_rb_lock", obj),
     vmas: [],
   };
+  obj.contents = fields({
+    mm_lock_seq: () => String(mm.mm_lock_seq),
+    [VMA_TREE]: () => mm.vmas.map((v) => v.obj.name).join(","),
+  });
+  return mm;
 }
 
-/** Creates a VMA object (not yet in the tree). */
-export function vm_area_alloc(k: Kernel, start: number, end: number): Vma {
+/** Creates a VMA object (not yet in the tree), a stack if `growsdown`. */
+export function vm_area_alloc(k: Kernel, start: number, end: number, growsdown = false): Vma {
   const obj = k.slab.create("vma", `VMA@${hex(start)}`);
-  return {
+  const vma: Vma = {
     obj,
     start,
     end,
     sem: new RwSem("sem", obj),
     vm_lock_seq: -1,
     detached: false,
+    vm_sequence: new SeqCount("vm_sequence", obj),
+    vm_ref_count: 1,
     anon_vma: false,
+    growsdown,
   };
+  obj.contents = fields({
+    // Every VMA of the model is anonymous and writable: vm_flags never changes.
+    vm_flags: () => growsdown ? "VM_READ|VM_WRITE|VM_GROWSDOWN" : "VM_READ|VM_WRITE",
+    vm_lock_seq: () => String(vma.vm_lock_seq),
+    detached: () => String(vma.detached),
+    anon_vma: () => String(vma.anon_vma),
+    vm_ref_count: () => String(vma.vm_ref_count),
+  });
+  return vma;
+}
+
+/** The contents of an object whose parts are named fields. */
+function fields(values: Readonly<Record<string, () => string>>): Contents {
+  return { parts: () => Object.keys(values), value: (part) => values[part]?.() };
 }
 
 /** Inserts `vma` into the tree, keeping it sorted. */
@@ -101,9 +149,15 @@ export function lookup(mm: Mm, addr: number): Vma | undefined {
   return mm.vmas.find((v) => v.start <= addr && addr < v.end);
 }
 
-/** Set-up only: maps [start, end) before the CPUs start. */
-export function setupVma(k: Kernel, mm: Mm, start: number, end: number): Vma {
-  const vma = vm_area_alloc(k, start, end);
+/** Set-up only: maps [start, end) before the CPUs start, a stack if `growsdown`. */
+export function setupVma(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  growsdown = false,
+): Vma {
+  const vma = vm_area_alloc(k, start, end, growsdown);
   insertVma(mm, vma);
   return vma;
 }
@@ -120,7 +174,7 @@ export function setupFault(k: Kernel, mm: Mm, addr: number): void {
     const i = indexOf(table.level, addr);
     let next = table.entries.get(i);
     if (!isTable(next)) {
-      next = makeTable(k.slab.create(level, tableName(level, addr)), level, addr);
+      next = makeTable(k, k.slab.create(level, tableName(level, addr)), level, addr);
       table.entries.set(i, next);
     }
     table = next;

@@ -13,6 +13,7 @@ export * from "./page_alloc.ts";
 export * from "./rcu.ts";
 export * from "./irq.ts";
 export * from "./spinlock.ts";
+export * from "./ptlock.ts";
 export * from "./rwsem.ts";
 export * from "./seqlock.ts";
 export * from "./mmap_lock.ts";

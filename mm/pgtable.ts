@@ -5,7 +5,8 @@
  * A table is a {@linkcode KObject} whose entries map an index to the next table (or, in
  * a PTE table, to the user page). Each entry is its own part for conflict detection,
  * so two CPUs filling different entries of one table do not race. A PTE table carries
- * its split page-table lock (`ptl`).
+ * its split page-table lock (`ptl`), when the configuration has split PTE locks
+ * (ptlock.ts).
  *
  * Follows: arch/x86/include/asm/pgtable_64_types.h, include/linux/pgtable.h
  * (`pXd_offset`, `pXd_none`, `pXd_addr_end`), include/linux/mm.h (`pte_lockptr`),
@@ -19,7 +20,8 @@
 import type { Access } from "../explore/mod.ts";
 import type { Kernel } from "./kernel.ts";
 import type { KObject } from "./slab.ts";
-import { SpinLock } from "./spinlock.ts";
+import type { SpinLock } from "./spinlock.ts";
+import { ptlock_init } from "./ptlock.ts";
 
 /** A page-table level. */
 export type Level = "pgd" | "p4d" | "pud" | "pmd" | "pte";
@@ -46,7 +48,10 @@ export interface Table {
   /** First address the table maps. */
   readonly base: number;
   readonly entries: Map<number, Table | KObject>;
-  /** The split PTE lock, in PTE tables only. */
+  /**
+   * The split PTE lock, in PTE tables only, and only with split PTE locks: take it
+   * through `pte_lockptr()` (ptlock.ts), which knows where the lock is.
+   */
   readonly ptl?: SpinLock;
 }
 
@@ -80,14 +85,29 @@ export function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
-/** Wraps an allocated object as the empty `level` table that maps `addr`. */
-export function makeTable(obj: KObject, level: Level, addr: number): Table {
+/**
+ * Wraps an allocated object as the empty `level` table that maps `addr`; a PTE table
+ * gets its lock from `pgtable_pte_page_ctor()` (`ptlock_init()`, ptlock.ts).
+ */
+export function makeTable(k: Kernel, obj: KObject, level: Level, addr: number): Table {
+  const ptl = level === "pte" ? ptlock_init(k, obj) : undefined;
+  const entries = new Map<number, Table | KObject>();
+  obj.contents = {
+    parts: () => [...entries.keys()].map(String),
+    // An entry holds the next table or the page, by name; an empty one is "none".
+    value: (part) => {
+      const index = Number(part);
+      if (!Number.isInteger(index) || index < 0 || index >= PTRS_PER_TABLE) return undefined;
+      const entry = entries.get(index);
+      return entry === undefined ? "none" : isTable(entry) ? entry.obj.name : entry.name;
+    },
+  };
   return {
     obj,
     level,
     base: alignDown(addr, tableSize(level)),
-    entries: new Map(),
-    ...(level === "pte" ? { ptl: new SpinLock("ptl", obj) } : {}),
+    entries,
+    ...(ptl ? { ptl } : {}),
   };
 }
 

@@ -30,10 +30,8 @@
 
 import { type Access, type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
-import { might_sleep } from "./sched.ts";
+import { might_sleep, RCU_READERS as READERS } from "./sched.ts";
 import { irqSectionObj, irqsOffEnded, irqsOffNow } from "./irq.ts";
-
-const READERS = "rcu";
 
 /** The object that stands for one read-side section: released at its unlock. */
 function sectionObj(cpu: number, section: number): string {

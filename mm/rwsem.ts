@@ -33,6 +33,13 @@ export class RwSem extends Embedded {
     return this.writer === undefined ? [...this.readers] : [this.writer];
   }
 
+  override stateOf(threadName: (id: number) => string): string {
+    const names = (ids: readonly number[]) => ids.map(threadName).join(",");
+    return `readers ${names(this.readers)} writer ${
+      this.writer === undefined ? "-" : threadName(this.writer)
+    } waiters ${names(this.waiters)}`;
+  }
+
   canRead(): boolean {
     return this.writer === undefined && this.waiters.length === 0;
   }

@@ -13,6 +13,36 @@
 import { Violation } from "../explore/mod.ts";
 
 /**
+ * The shared object standing for every task's RCU read-side state (rcu.ts), with a
+ * part per task: what a grace period reads.
+ */
+export const RCU_READERS = "rcu";
+/** The shared object standing for every task's IRQ state (irq.ts), a part per task. */
+export const IRQ_STATE = "irq";
+
+/**
+ * The value of `part` (a task's name) of `RCU_READERS` or `IRQ_STATE`, or of the whole
+ * object, for the stateful search (`Kernel.stateOf`). A task that never entered a
+ * section is described as one that has not run at all: tasks are created lazily.
+ */
+export function taskStateOf(
+  tasks: readonly Task[],
+  obj: typeof RCU_READERS | typeof IRQ_STATE,
+  part: string | undefined,
+): string {
+  const of = (t: Task) =>
+    obj === RCU_READERS
+      ? `${t.rcuDepth}.${t.rcuSection}.${t.irqDepth}.${t.irqSection}`
+      : `${t.irqDepth}.${t.irqSection}`;
+  const idle = obj === RCU_READERS ? "0.0.0.0" : "0.0";
+  if (part !== undefined) {
+    const task = tasks.find((t) => t.name === part);
+    return task ? of(task) : idle;
+  }
+  return tasks.filter((t) => of(t) !== idle).map((t) => `${t.name}=${of(t)}`).sort().join(" ");
+}
+
+/**
  * What a simulated CPU (or RCU callback) holds.
  *
  * Everything here is written only by the task itself. Its RCU depth and section are

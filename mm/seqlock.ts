@@ -19,6 +19,10 @@ import { Embedded } from "./slab.ts";
 /** A sequence count embedded in `home`. */
 export class SeqCount extends Embedded {
   sequence = 0;
+
+  override stateOf(): string {
+    return String(this.sequence);
+  }
 }
 
 /** raw_read_seqcount(): the count now (odd while a writer is inside). */

@@ -37,7 +37,7 @@
 import { type Access, type ObjectReport, Violation } from "../explore/mod.ts";
 
 /** What an object is. Page-table levels are named as in the kernel. */
-export type ObjKind = "pgd" | "p4d" | "pud" | "pmd" | "pte" | "vma" | "page" | "mm";
+export type ObjKind = "pgd" | "p4d" | "pud" | "pmd" | "pte" | "vma" | "page" | "mm" | "ptl";
 
 /** Where an object is in its life. */
 export type Lifetime = "live" | "detached" | "freed";
@@ -48,6 +48,21 @@ export interface KObject {
   readonly kind: ObjKind;
   state: Lifetime;
   readonly history: string[];
+  /** The locks and counters that live in it, by part name (see {@linkcode Embedded}). */
+  readonly embedded: Map<string, Embedded>;
+  /** Its other parts (a table's entries, a VMA's fields), set by what wraps it. */
+  contents?: Contents;
+}
+
+/**
+ * The parts of an object other than its embedded locks, and their values, for the
+ * stateful search ({@linkcode Slab.stateOf}).
+ */
+export interface Contents {
+  /** The parts that hold something now, in any order. */
+  parts(): readonly string[];
+  /** The value of `part`, or undefined if the object has no such part. */
+  value(part: string): string | undefined;
 }
 
 const TABLE_KINDS: readonly ObjKind[] = ["pgd", "p4d", "pud", "pmd", "pte"];
@@ -84,7 +99,13 @@ export class Slab {
     const name = this.#nameFor(base);
     // Only a set-up base that looks like a run-time name (`X#CPU1`) could collide.
     if (this.objects.has(name)) throw new Error(`object name ${name} is taken`);
-    const obj: KObject = { name, kind, state: "live", history: [`allocated by ${this.#where()}`] };
+    const obj: KObject = {
+      name,
+      kind,
+      state: "live",
+      history: [`allocated by ${this.#where()}`],
+      embedded: new Map(),
+    };
     this.objects.set(name, obj);
     return obj;
   }
@@ -134,13 +155,16 @@ export class Slab {
   /**
    * An atomic operation on the lock embedded in `obj` at `part` (taking or releasing a
    * spinlock): a store to that part, and a use-after-free once `obj` is freed, but not
-   * a store into a detached page table. Unlinking a table keeps it in memory until its
-   * RCU grace period ends, and its lock word stays usable until then: taking the split
-   * PTE lock of a table munmap() has unlinked, and dropping it again when the check
-   * made under it fails, is what the speculative series' `pte_map_lock()` does
+   * a store into a detached page table. Unlinking a table keeps it in memory until it
+   * is freed, and a lock embedded in it stays usable until then: taking the split PTE
+   * lock of a table munmap() has unlinked, and dropping it again when the check made
+   * under it fails, is what the speculative series' `pte_map_lock()` does
    * (`spin_trylock()`, then `mmap_seq_read_check()`, then `spin_unlock()`), and nothing
    * that needs keeping is stored. A store to the table's entries under that lock
-   * (set_pte_at()) goes through {@linkcode Slab.write} and is still caught.
+   * (set_pte_at()) goes through {@linkcode Slab.write} and is still caught. How long
+   * the PTE lock lives is the configuration's (ptlock.ts): under
+   * `ALLOC_SPLIT_PTLOCKS` it is an object of its own, freed when the table is
+   * unlinked, and the same trylock is a use-after-free of it.
    */
   lockOp(obj: KObject, part: string, what: string = part): void {
     this.#context.touch(obj.name, part, "write");
@@ -175,6 +199,28 @@ export class Slab {
     return this.#context.where();
   }
 
+  /**
+   * The value of `part` of the object named `name` (undefined: the whole object), for
+   * the explorer's stateful search (`Program.stateOf`): its lifetime, then the part's
+   * value, or every part's. Thread ids in lock states are written as `threadName`
+   * gives them, which does not depend on the order threads were spawned in. A part
+   * the object does not have is an internal error, not a value: it would mean a step
+   * touched something this description does not know, and states could merge wrongly.
+   * The histories are left out: they only word the reports.
+   */
+  stateOf(name: string, part: string | undefined, threadName: (id: number) => string): string {
+    const obj = this.objects.get(name);
+    if (!obj) throw new Error(`stateOf(): there is no object ${name}`);
+    const valueOf = (p: string): string => {
+      const value = obj.embedded.get(p)?.stateOf(threadName) ?? obj.contents?.value(p);
+      if (value === undefined) throw new Error(`stateOf(): ${name} has no part ${p}`);
+      return value;
+    };
+    if (part !== undefined) return `${obj.state} ${valueOf(part)}`;
+    const parts = [...obj.embedded.keys(), ...(obj.contents?.parts() ?? [])].sort();
+    return `${obj.state} ${parts.map((p) => `${p}=${valueOf(p)}`).join(" ")}`;
+  }
+
   report(obj: KObject): ObjectReport {
     return { name: obj.name, history: [...obj.history] };
   }
@@ -193,14 +239,18 @@ export class Slab {
  * accesses are a part of that object, so freeing the object conflicts with them and
  * touching them after the free is a use-after-free.
  */
-export class Embedded {
+export abstract class Embedded {
   readonly name: string;
   readonly home: KObject;
 
   constructor(name: string, home: KObject) {
     this.name = name;
     this.home = home;
+    home.embedded.set(name, this);
   }
+
+  /** Its state, naming threads as `threadName` does (see {@linkcode Slab.stateOf}). */
+  abstract stateOf(threadName: (id: number) => string): string;
 
   /** As kernel code would write it: `mm->mmap_lock`, `PTE@0x40000000->ptl`. */
   get label(): string {

@@ -60,21 +60,14 @@
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import type { FaultResult } from "./memory.ts";
-import { put_page, pXd_alloc } from "./memory.ts";
+import { put_page, pXd_alloc, set_anon_pte } from "./memory.ts";
 import { alloc, GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from "./page_alloc.ts";
-import {
-  entryAccess,
-  entryName,
-  hex,
-  isTable,
-  readEntry,
-  type Table,
-  writeEntry,
-} from "./pgtable.ts";
+import { entryAccess, entryName, hex, isTable, readEntry, type Table } from "./pgtable.ts";
 import type { Mm, Vma } from "./mm_types.ts";
 import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
 import { local_irq_disable, local_irq_enable } from "./irq.ts";
-import { lockdep_assert_held, spin_trylock, spin_unlock } from "./spinlock.ts";
+import { spin_lock, spin_trylock, spin_unlock } from "./spinlock.ts";
+import { pte_lockptr } from "./ptlock.ts";
 import { mmap_seq_read_check } from "./mmap_lock.ts";
 
 /**
@@ -148,6 +141,13 @@ export interface SpeculativeOptions {
    * (the CONFIG_MMU_GATHER_RCU_TABLE_FREE one) if absent.
    */
   readonly walk?: SpeculativeWalk;
+  /**
+   * How `pte_map_lock()` takes the PTE lock: `"trylock"`, `spin_trylock()` as the series
+   * does (the default), or `"spin"`, `spin_lock()`, which the series' comment rules
+   * out: with IRQs off it can wait for a `zap_pte_range()` that holds the lock while
+   * its TLB flush waits for this CPU (docs/spf-v2.md). Not in any posted version.
+   */
+  readonly ptlLock?: "trylock" | "spin";
 }
 
 /** The series as posted (v2), built with CONFIG_MMU_GATHER_RCU_TABLE_FREE. */
@@ -225,39 +225,31 @@ function* do_anonymous_page(
     GFP_HIGHUSER_MOVABLE,
   );
   if (!page) return "oom";
-  const locked = yield* pte_map_lock(k, vmf, options.walk ?? "rcu");
+  const locked = yield* pte_map_lock(k, vmf, options.walk ?? "rcu", options.ptlLock);
   if (!locked) {
     // `ret = VM_FAULT_RETRY; goto release;`
     yield* put_page(k, page);
     return "retry";
   }
-  // `if (!pte_none(*vmf->pte)) goto unlock;` then set_pte_at(), under the PTE lock.
-  yield* step(k, "set_pte_at", `${entryName(locked, vmf.address)} = ${page.name}`, [
-    entryAccess(locked, vmf.address, "write"),
-    { obj: page.name, kind: "write" },
-  ], () => {
-    // Under the PTE lock pte_map_lock() returned with.
-    lockdep_assert_held(k, locked.ptl!, "set_pte_at");
-    if (readEntry(k, locked, vmf.address)) {
-      k.slab.free(page);
-      k.rt.note("already mapped: put_page");
-      return;
-    }
-    writeEntry(k, locked, vmf.address, page, `${entryName(locked, vmf.address)} = ${page.name}`);
-  });
-  yield* spin_unlock(k, locked.ptl!);
+  // `if (!pte_none(*vmf->pte)) goto unlock;` then set_pte_at(), under the PTE lock
+  // pte_map_lock() returned with.
+  const ptl = pte_lockptr(k, vmf.mm, locked);
+  yield* set_anon_pte(k, locked, vmf.address, page, ptl);
+  yield* spin_unlock(k, ptl);
   return "done";
 }
 
 /**
  * `pte_map_lock(vmf)` with FAULT_FLAG_SPECULATIVE (`__pte_map_lock()`): the PTE table,
  * locked, if no mmap writer ran since `vmf->seq` was sampled; undefined (and nothing
- * held) otherwise.
+ * held) otherwise. `lock` `"spin"` is the variant with `spin_lock()` (see
+ * {@linkcode SpeculativeOptions.ptlLock}).
  */
 export function* pte_map_lock(
   k: Kernel,
   vmf: VmFault,
   walk: SpeculativeWalk = "rcu",
+  lock: "trylock" | "spin" = "trylock",
 ): Proc<Table | undefined> {
   yield* speculative_page_walk_begin(k, walk);
   // "The mmap sequence count check guarantees that the page tables are still valid at
@@ -268,13 +260,18 @@ export function* pte_map_lock(
     if (pmdval === vmf.orig_pmd) {
       // ptl = pte_lockptr(mm, vmf->pmd); pte = pte_offset_map(vmf->pmd, address);
       const pte = vmf.orig_pmd;
-      if (yield* spin_trylock(k, pte.ptl!)) {
+      const ptl = pte_lockptr(k, vmf.mm, pte);
+      // if (unlikely(!spin_trylock(ptl))) goto fail;
+      let locked = true;
+      if (lock === "spin") yield* spin_lock(k, ptl);
+      else locked = yield* spin_trylock(k, ptl);
+      if (locked) {
         if (yield* mmap_seq_read_check(k, vmf.mm, vmf.seq)) {
           yield* speculative_page_walk_end(k, walk);
           return pte;
         }
         // unlock_fail:
-        yield* spin_unlock(k, pte.ptl!);
+        yield* spin_unlock(k, ptl);
       }
     }
   }

@@ -4,8 +4,10 @@
  * A spinlock lives inside an object (the mm, or the page-table page it protects), so
  * taking the lock of a freed page table is a use-after-free, as it is in the kernel.
  * Taking or dropping the lock of a page table that is unlinked but not yet freed is
- * not a store into the table (`Slab.lockOp()`): the table is still memory until its
- * grace period ends. Holding one makes the task atomic: it must not sleep.
+ * not a store into the table (`Slab.lockOp()`): the table is still memory until it is
+ * freed. Where a PTE table's lock lives, and so when it dies, is the configuration's
+ * (ptlock.ts: in the table's page, an object of its own freed at unlink, or
+ * `mm->page_table_lock`). Holding one makes the task atomic: it must not sleep.
  *
  * Follows: include/linux/spinlock.h, include/linux/mm.h (pte_lockptr(), split PTE
  * ptlocks), Linux 5.18. Left out: the split PMD lock (`pmd_lock()` is modelled as
@@ -15,13 +17,21 @@
  * @module
  */
 
-import { type Proc, Violation } from "../explore/mod.ts";
+import { type Access, type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { Embedded } from "./slab.ts";
 
 /** A spinlock embedded in `home`. */
 export class SpinLock extends Embedded {
   holder: number | undefined;
+  /** Taken by spin_trylock() in this execution: see {@linkcode spin_locked}. */
+  trylocked = false;
+  /** Taken in a one-step critical section in this execution: see {@linkcode spin_locked}. */
+  sectioned = false;
+
+  override stateOf(threadName: (id: number) => string): string {
+    return this.holder === undefined ? "unlocked" : `held by ${threadName(this.holder)}`;
+  }
 }
 
 /** spin_lock(): spins until free. */
@@ -50,6 +60,8 @@ export function* spin_lock(k: Kernel, lock: SpinLock): Proc {
 export function* spin_trylock(k: Kernel, lock: SpinLock): Proc<boolean> {
   return yield* step(k, "spin_trylock", lock.label, [lock.access("write")], () => {
     k.slab.lockOp(lock.home, lock.name);
+    lock.trylocked = true;
+    if (lock.sectioned) throw new Error(sectionAndTrylock(lock));
     const ok = lock.holder === undefined;
     if (ok) {
       lock.holder = k.rt.current;
@@ -79,6 +91,63 @@ export function* spin_unlock(k: Kernel, lock: SpinLock): Proc {
     lock.holder = undefined;
     held.splice(at, 1);
   });
+}
+
+/**
+ * `spin_lock(lock); body; spin_unlock(lock)`, where `body` is one step (`label`,
+ * `detail`, `accesses`). With `Kernel.granularity.sections`, the three are one step
+ * whose access to the lock is a `section` (explore/step.ts): two such sections of one
+ * lock then commute unless their other accesses conflict, instead of being ordered by
+ * the lock, which is what multiplies the schedules of several faults that each build
+ * page tables under `mm->page_table_lock`. That loses no behaviour (Lipton's reduction,
+ * see step.ts) as long as no CPU looks at the lock without taking it, so a
+ * `spin_trylock()` of a lock that is taken in sections, in the same execution, is an
+ * internal error (either way round), not a verdict. Otherwise, three steps.
+ */
+export function* spin_locked<T>(
+  k: Kernel,
+  lock: SpinLock,
+  label: string,
+  detail: string,
+  accesses: readonly Access[],
+  body: () => T,
+): Proc<T> {
+  if (!k.granularity.sections) {
+    yield* spin_lock(k, lock);
+    const value = yield* step(k, label, detail, accesses, body);
+    yield* spin_unlock(k, lock);
+    return value;
+  }
+  return yield* step(
+    k,
+    label,
+    `${detail} (spin_lock(); ${label}; spin_unlock() of ${lock.label} in one step)`,
+    [...accesses, lock.access("section")],
+    () => {
+      k.slab.lockOp(lock.home, lock.name);
+      lock.sectioned = true;
+      if (lock.trylocked) throw new Error(sectionAndTrylock(lock));
+      lock.holder = k.rt.current;
+      k.current.spinlocks.push(lock.label);
+      const value = body();
+      lock.holder = undefined;
+      k.current.spinlocks.splice(k.current.spinlocks.lastIndexOf(lock.label), 1);
+      return value;
+    },
+    {
+      enabled: () => lock.holder === undefined,
+      waitingFor: () => ({
+        resource: lock.label,
+        holders: lock.holder === undefined ? [] : [lock.holder],
+      }),
+    },
+  );
+}
+
+function sectionAndTrylock(lock: SpinLock): string {
+  return `${lock.label} is taken by spin_trylock() and in one-step critical sections in one ` +
+    `execution: a trylock could see such a section in progress, so the sections may not ` +
+    `be one step; explore without Granularity.sections`;
 }
 
 /**

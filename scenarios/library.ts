@@ -9,6 +9,12 @@
  * stack): it keeps the P4D alive when A goes, as in any real address space, so
  * munmap() frees A's PUD but not the P4D.
  *
+ * The floor/ceiling scenarios need VMAs that are not 2 MiB-aligned, since
+ * `free_pgd_range()` rounds the floor and ceiling to PMD entries: A2 shares the PTE
+ * table of its first PMD entry with P below it and that of its last with N above it;
+ * LOW and LOW_NEXT lie in the lowest 2 MiB (above x86's default `mmap_min_addr`, 64
+ * KiB), where the ceiling rounds down to 0.
+ *
  * @module
  */
 
@@ -24,6 +30,14 @@ const A = [GiB - 2 * MiB, GiB + 2 * MiB] as const;
 const REST = [512 * GiB, 512 * GiB + PAGE] as const;
 /** B: the 2 MiB right after A, in the same PMD table. */
 const B = [GiB + 2 * MiB, GiB + 4 * MiB] as const;
+
+/** P, A2, N: A2 = [1 GiB − 3 MiB, 1 GiB + 3 MiB), not 2 MiB-aligned at either end. */
+const P = [GiB - 4 * MiB, GiB - 3 * MiB] as const;
+const A2 = [GiB - 3 * MiB, GiB + 3 * MiB] as const;
+const N = [GiB + 3 * MiB, GiB + 4 * MiB] as const;
+/** A low VMA and its neighbour above, both in the lowest 2 MiB: one PTE table. */
+const LOW = [MiB, MiB + 16 * PAGE] as const;
+const LOW_NEXT = [MiB + 16 * PAGE, 2 * MiB] as const;
 
 const NO_FAILURES = { allocFailures: 0 };
 
@@ -48,6 +62,34 @@ export const scenarios: readonly Scenario[] = [
     layout: "free_pgtables() must keep the PMD table B needs while freeing A's PTE tables",
   },
   {
+    name: "fault-vs-munmap-shared-pte-tables",
+    question: "Can a fault in N race with munmap(A) when A shares its first PTE table with " +
+      "the VMA below it and its last with N?",
+    vmas: [P, A2, N, REST],
+    prefault: [P[0], A2[0], GiB, A2[1] - PAGE, N[0]],
+    cpus: [[{ op: "fault", addr: N[0] + PAGE }], [{ op: "munmap", start: A2[0], end: A2[1] }]],
+    bounds: NO_FAILURES,
+    layout: "A = [1 GiB - 3 MiB, 1 GiB + 3 MiB) starts and ends inside a PMD entry: " +
+      "free_pgd_range() must move its start up past the entry P shares (floor) and its end " +
+      "down below the one N shares (ceiling), and keep both PMD tables, while the PTE " +
+      "table of the whole entry at 1 GiB goes",
+  },
+  {
+    name: "fault-vs-munmap-low-neighbour",
+    question: "Can a fault in N race with munmap(A) when both lie in the lowest 2 MiB, in " +
+      "one PTE table?",
+    vmas: [LOW, LOW_NEXT, REST],
+    prefault: [LOW[0], LOW_NEXT[0]],
+    cpus: [[{ op: "fault", addr: LOW_NEXT[0] + PAGE }], [{
+      op: "munmap",
+      start: LOW[0],
+      end: LOW[1],
+    }]],
+    bounds: NO_FAILURES,
+    layout: "N's start, the ceiling, rounds down to the PMD boundary 0, which would mean " +
+      "no ceiling at all: free_pgd_range() must free nothing",
+  },
+  {
     name: "fault-vs-fault",
     question: "Can two faults populating the same empty PMD entry lose a table?",
     vmas: [A, REST],
@@ -55,6 +97,17 @@ export const scenarios: readonly Scenario[] = [
     cpus: [[{ op: "fault", addr: GiB }], [{ op: "fault", addr: GiB + PAGE }]],
     bounds: NO_FAILURES,
     layout: "both faults need the same new PMD table and PTE table",
+  },
+  {
+    name: "fault-vs-fault-same-page",
+    question: "Can two faults on the same page, whose tables exist, both map a page there?",
+    vmas: [A, REST],
+    prefault: [A[0], GiB + PAGE],
+    cpus: [[{ op: "fault", addr: GiB }], [{ op: "fault", addr: GiB }]],
+    bounds: NO_FAILURES,
+    layout: "fault-vs-munmap-pte-present with munmap(A) replaced by a second fault on the " +
+      "same page: both find the PTE none, and only the re-check under the PTE lock keeps " +
+      "the second from mapping its page over the first's",
   },
   {
     name: "fault-alloc-failure",
@@ -87,6 +140,34 @@ export const scenarios: readonly Scenario[] = [
     layout: "the range is mapped again, so a stale fault would land in the new VMA",
   },
   {
+    name: "munmap-vs-munmap",
+    question: "Can two munmap()s of the same VMA race?",
+    vmas: [A, REST],
+    prefault: [A[0]],
+    cpus: [[{ op: "munmap", start: A[0], end: A[1] }], [{
+      op: "munmap",
+      start: A[0],
+      end: A[1],
+    }]],
+    bounds: NO_FAILURES,
+    layout: "fault-vs-munmap with the fault replaced by a second munmap(A): whichever " +
+      "comes second finds no VMA there and must return with nothing held and nothing " +
+      "freed twice",
+  },
+  {
+    name: "fault-vs-munmap-below-stack",
+    question: "Can a fault in A race with munmap(A) when the VMA above A is a stack, so " +
+      "that munmap() tears A down holding mmap_lock for writing?",
+    vmas: [A, REST],
+    stacks: [REST[0]],
+    prefault: [A[0], GiB + PAGE],
+    cpus: [[{ op: "fault", addr: GiB }], [{ op: "munmap", start: A[0], end: A[1] }]],
+    bounds: NO_FAILURES,
+    layout: "fault-vs-munmap-pte-present with the rest of the process a stack " +
+      "(VM_GROWSDOWN): munmap() does not downgrade, so mmap_seq stays odd, and the " +
+      "write lock held, over the whole teardown",
+  },
+  {
     name: "fault-vs-munmap-pte-present",
     question:
       "Can a fault in A race with munmap(A) when every table the fault needs already exists?",
@@ -98,3 +179,23 @@ export const scenarios: readonly Scenario[] = [
       "tables exist, so a fault that only walks existing tables runs against the teardown",
   },
 ];
+
+/**
+ * fault-vs-munmap-pte-present with the fault's PTE table full enough that munmap(A)'s
+ * `zap_pte_range()` fills the gather's on-stack batch (MMU_GATHER_BUNDLE, 8 pages: A's
+ * first page and seven next to the fault's) and may fail to allocate the next one
+ * (one GFP_NOWAIT failure per CPU): then it flushes the TLB with the PTE lock held.
+ * Not in the matrix (`scenarios`): it asks about the one thing that flush changes, the
+ * deadlock SPF's `spin_trylock()` avoids, and docs/spf-v2.md runs it.
+ */
+export const faultVsMunmapForceFlush: Scenario = {
+  name: "fault-vs-munmap-force-flush",
+  question: "Can a fault in A wait for the PTE lock that munmap(A) holds while its TLB " +
+    "flush waits for the fault's CPU?",
+  vmas: [A, REST],
+  prefault: [A[0], ...Array.from({ length: 7 }, (_, i) => GiB + (i + 1) * PAGE)],
+  cpus: [[{ op: "fault", addr: GiB }], [{ op: "munmap", start: A[0], end: A[1] }]],
+  bounds: { allocFailures: 1 },
+  layout: "the 8th page zapped fills tlb->local; if tlb_next_batch() fails, zap_pte_range() " +
+    "calls tlb_flush_mmu_tlbonly() before it drops the PTE lock of the fault's table",
+};

@@ -12,6 +12,8 @@ import {
   type Bounds,
   check_mm,
   DEFAULT_CONFIG,
+  FINE_GRAINED,
+  type Granularity,
   Kernel,
   type KernelConfig,
   mm_alloc,
@@ -35,6 +37,8 @@ export interface Scenario {
   readonly question: string;
   /** VMAs mapped before the CPUs start, as [start, end). */
   readonly vmas: readonly (readonly [number, number])[];
+  /** The starts of those of `vmas` that are stacks (`VM_GROWSDOWN`); none if absent. */
+  readonly stacks?: readonly number[];
   /** Addresses faulted in before the CPUs start. */
   readonly prefault: readonly number[];
   /** One list of operations per CPU. */
@@ -84,20 +88,24 @@ function* watched<T>(
  * The program that runs `scenario` with `strategy`'s locking. Throws if the scenario is
  * malformed (see {@linkcode validateScenario}). With `watch`, every step each CPU takes
  * is reported to it (which costs a little per step; without it, nothing). The kernel
- * runs under `config` (`DEFAULT_CONFIG`, RCU table freeing, unless given).
+ * runs under `config` (`DEFAULT_CONFIG`, RCU table freeing, unless given), cut into
+ * steps as `granularity` says (every step as the kernel has it, unless given).
  */
 export function program(
   strategy: Strategy,
   scenario: Scenario,
   watch?: StepWatch,
   config: KernelConfig = DEFAULT_CONFIG,
+  granularity: Granularity = FINE_GRAINED,
 ): ProgramFactory {
   validateScenario(scenario);
   return (rt) => {
     watch?.execution();
-    const k = new Kernel(rt, scenario.bounds, config);
+    const k = new Kernel(rt, scenario.bounds, config, granularity);
     const mm = mm_alloc(k);
-    for (const [start, end] of scenario.vmas) setupVma(k, mm, start, end);
+    for (const [start, end] of scenario.vmas) {
+      setupVma(k, mm, start, end, scenario.stacks?.includes(start) ?? false);
+    }
     for (const addr of scenario.prefault) setupFault(k, mm, addr);
     return {
       threads: scenario.cpus.map((ops, cpu) => ({
@@ -115,6 +123,7 @@ export function program(
         },
       })),
       finish: () => check_mm(k, mm),
+      stateOf: (obj, part) => k.stateOf(obj, part),
     };
   };
 }

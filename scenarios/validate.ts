@@ -108,6 +108,14 @@ export function validateScenario(scenario: Scenario): void {
   }
   const inVma = (addr: number) => vmas.some(([s, e]) => s <= addr && addr < e);
 
+  const stacks: unknown = scenario.stacks ?? [];
+  if (!Array.isArray(stacks)) fail("stacks", "not a list of VMA starts");
+  for (const [i, start] of (stacks as unknown[]).entries()) {
+    if (!vmas.some(([s]) => s === start)) {
+      fail(`stacks[${i}]`, `${shown(start)} is the start of no VMA of vmas`);
+    }
+  }
+
   if (!Array.isArray(scenario.prefault)) fail("prefault", "not a list of addresses");
   for (const [i, addr] of scenario.prefault.entries()) {
     const problem = addressProblem(addr);

@@ -1,6 +1,8 @@
 /**
  * Builds the static site (`deno task site`): runs every note in `docs/` with the note
- * runner and the whole verdict matrix, then writes the landing page, the matrix page,
+ * runner and the whole verdict matrix, each registered pair taken from the results
+ * store (`results_store.ts`) when it holds one for these sources (the notes' blocks
+ * record the pairs they explore, the matrix the rest), then writes the landing page, the matrix page,
  * one page per note (each code block marked with its outcome), one trace page per
  * counterexample, and the CSS and JS they use, into `_site/`. Everything is local: the
  * site works from disk, offline.
@@ -253,6 +255,9 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
   try {
     outcomes = await runDocs(notes.map((n) => n.page), {
       outDir: pathToFileURL(workDir + "/"),
+      // What the matrix explored (the main job's, just now, or an earlier build's for
+      // the same sources), the notes' blocks take instead of exploring it again.
+      reuseResults: true,
     });
   } finally {
     await Deno.remove(workDir, { recursive: true });
@@ -269,13 +274,20 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
     throw new FailingNotes(failing.map((o) => o.page.path));
   }
 
-  // The matrix, in workers (a pair stuck in a loop is stopped and shown as an error).
+  // The matrix, in workers (a pair stuck in a loop is stopped and shown as an error),
+  // each pair taken from the results store when it holds one for these sources.
   t = performance.now();
+  let reused = 0;
   const cells = options.matrix ?? await runMatrixInWorkers({
+    results: "reuse",
     onPair: (s, w, i, n) => log(`matrix: ${i + 1}/${n} ${s} × ${w}`),
+    onPairDone: (_, r) => void (r.reused && reused++),
   });
   if (!options.matrix) {
-    log(`matrix: ${cells.length} pairs in ${Math.round(performance.now() - t)} ms`);
+    log(
+      `matrix: ${cells.length} pairs in ${Math.round(performance.now() - t)} ms` +
+        (reused ? ` (${reused} from the results store, .faultline/results/)` : ""),
+    );
   }
 
   // Names and links.

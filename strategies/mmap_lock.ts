@@ -12,8 +12,9 @@
  * ends with `mmap_read_unlock(mm)` when it returned 1, `mmap_write_unlock(mm)`
  * otherwise. `detach_vmas_to_be_unmapped()` refuses the downgrade next to a
  * VM_GROWSDOWN or VM_GROWSUP VMA ("Such VMAs can change their size under
- * down_read(mmap_lock) and collide with the VMA we are about to unmap"); the model's
- * VMAs never grow, so munmap() always downgrades. (The same code is in 4.20 to 5.19:
+ * down_read(mmap_lock) and collide with the VMA we are about to unmap"): the model
+ * has stacks (`Vma.growsdown`; x86 has no VM_GROWSUP), and munmap() of the VMA below
+ * one tears the page tables down under the write lock. (The same code is in 4.20 to 5.19:
  * commit dd2283f2605e, "mm: mmap: zap pages with read mmap_sem in munmap"; 6.1 moved
  * it into `do_mas_align_munmap()`.) So faults under `mmap_read_lock()` run beside the
  * teardown, kept out of the range only by the VMA being gone from the tree.
@@ -67,9 +68,9 @@ export function* fault_under_mmap_lock(k: Kernel, mm: Mm, addr: number): Proc<Fa
 
 /**
  * The 5.18 munmap() of a whole VMA: under mmap_write_lock(), take the VMA out of the
- * tree; downgrade to the read lock; tear down its page tables and free it with `free`;
- * mmap_read_unlock(). With no VMA there, `__do_munmap()` returns 0 and the write lock
- * is released as it was taken.
+ * tree; downgrade to the read lock, unless the next VMA is a stack; tear down its page
+ * tables and free it with `free`; release the lock. With no VMA there, `__do_munmap()`
+ * returns 0 and the write lock is released as it was taken.
  */
 export function* munmap_under_mmap_lock(
   k: Kernel,
@@ -83,13 +84,17 @@ export function* munmap_under_mmap_lock(
     yield* mmap_write_unlock(k, mm);
     return;
   }
-  // detach_vmas_to_be_unmapped(): out of the tree; true, as no neighbour can grow.
+  // detach_vmas_to_be_unmapped(): out of the tree; false next to a stack above, `if
+  // (vma && (vma->vm_flags & VM_GROWSDOWN)) return false;` (vm_flags never change, and
+  // the write lock is held: no step).
   const around = yield* vma_mas_remove(k, mm, vma);
-  yield* mmap_write_downgrade(k, mm);
+  const downgrade = !around.next?.growsdown;
+  if (downgrade) yield* mmap_write_downgrade(k, mm);
   yield* unmap_region(k, mm, vma, around);
   // remove_vma_list()
   yield* free(k, vma);
-  yield* mmap_read_unlock(k, mm);
+  if (downgrade) yield* mmap_read_unlock(k, mm);
+  else yield* mmap_write_unlock(k, mm);
 }
 
 /** The 5.18 mmap() of a new anonymous VMA, under mmap_write_lock(). */
@@ -123,6 +128,11 @@ export const mmapLock: Strategy = {
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "safe",
     "fault-vs-munmap-pte-present": "safe",
+    "fault-vs-fault-same-page": "safe",
+    "fault-vs-munmap-shared-pte-tables": "safe",
+    "fault-vs-munmap-low-neighbour": "safe",
+    "munmap-vs-munmap": "safe",
+    "fault-vs-munmap-below-stack": "safe",
   },
   fault: fault_under_mmap_lock,
   munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start),

@@ -9,7 +9,8 @@ import { rcuGfpNowait } from "./rcu_gfp_nowait.ts";
 import { vmaRwsem } from "./vma_rwsem.ts";
 import { spfNowaitOneRcu } from "./spf_nowait_one_rcu.ts";
 import { spfNowaitSeqSections } from "./spf_nowait_seq_sections.ts";
-import { spfV2, spfV2IrqsOff } from "./spf_v2.ts";
+import { spfDufourV11 } from "./spf_dufour_v11.ts";
+import { spfV2, spfV2IrqsOff, spfV2WalkedPmd } from "./spf_v2.ts";
 import { perVmaLock } from "./per_vma_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
@@ -18,10 +19,12 @@ export {
   mmapLock,
   perVmaLock,
   rcuGfpNowait,
+  spfDufourV11,
   spfNowaitOneRcu,
   spfNowaitSeqSections,
   spfV2,
   spfV2IrqsOff,
+  spfV2WalkedPmd,
   vmaRwsem,
 };
 
@@ -32,7 +35,9 @@ export const strategies: readonly Strategy[] = [
   vmaRwsem,
   spfNowaitOneRcu,
   spfNowaitSeqSections,
+  spfDufourV11,
   spfV2,
   spfV2IrqsOff,
+  spfV2WalkedPmd,
   perVmaLock,
 ];

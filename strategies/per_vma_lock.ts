@@ -294,7 +294,9 @@ export function* mmap_write_unlock_6_4(k: Kernel, mm: Mm): Proc {
 
 /**
  * 6.4's munmap() of a whole VMA (`__vm_munmap()` → `do_vmi_align_munmap()`), with the
- * downgrade munmap(2) asks for unless `downgrade` is false.
+ * downgrade munmap(2) asks for unless `downgrade` is false, or the next VMA is a
+ * stack: `if (next && (next->vm_flags & VM_GROWSDOWN)) downgrade = false;`, as 5.18
+ * (docs/per-vma-lock.md quotes the block).
  */
 export function* munmap_6_4(k: Kernel, mm: Mm, start: number, downgrade = true): Proc {
   yield* mmap_write_lock(k, mm);
@@ -306,6 +308,8 @@ export function* munmap_6_4(k: Kernel, mm: Mm, start: number, downgrade = true):
   yield* vma_start_write(k, mm, vma);
   // vma_mark_detached(next, true), then the tree cleared (vma_iter_clear_gfp()).
   const around = yield* vma_mas_remove(k, mm, vma);
+  // (vm_flags never change, and the write lock is held: no step.)
+  if (around.next?.growsdown) downgrade = false;
   if (downgrade) yield* mmap_write_downgrade_6_4(k, mm);
   yield* unmap_region(k, mm, vma, around);
   // remove_mt() → remove_vma() → vm_area_free(): call_rcu().
@@ -336,6 +340,11 @@ export const perVmaLock: Strategy = {
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "safe",
     "fault-vs-munmap-pte-present": "safe",
+    "fault-vs-fault-same-page": "safe",
+    "fault-vs-munmap-shared-pte-tables": "safe",
+    "fault-vs-munmap-low-neighbour": "safe",
+    "munmap-vs-munmap": "safe",
+    "fault-vs-munmap-below-stack": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),
   munmap: (k, mm, start) => munmap_6_4(k, mm, start),

@@ -136,6 +136,11 @@ export const spfV2: Strategy = {
     "fault-vs-mmap": "safe",
     "fault-vs-munmap-mmap": "safe",
     "fault-vs-munmap-pte-present": "violation:use-after-free",
+    "fault-vs-fault-same-page": "safe",
+    "fault-vs-munmap-shared-pte-tables": "safe",
+    "fault-vs-munmap-low-neighbour": "safe",
+    "munmap-vs-munmap": "safe",
+    "fault-vs-munmap-below-stack": "violation:use-after-free",
   },
   fault: spfFault(),
   ...WRITERS_RCU_FREEING_VMAS,
@@ -167,4 +172,50 @@ export const spfV2IrqsOff: Strategy = {
   title: "Speculative page faults v2, IRQs-off page-table walk (no MMU_GATHER_RCU_TABLE_FREE)",
   summary: "spf-v2 with speculative_page_walk_begin() = local_irq_disable()",
   fault: spfFault(SPF_V2_IRQS_OFF),
+};
+
+/**
+ * Not the series: faultline's fix for the hole the explorer finds in it. The series'
+ * speculative `do_anonymous_page()` runs `pte_alloc(vma->vm_mm, vmf->pmd)` and
+ * `pmd_trans_unstable(vmf->pmd)` as the classic path does, loading `*vmf->pmd` after
+ * `speculative_page_walk_end()`, when nothing keeps the PMD table from being freed
+ * (fault-vs-munmap-pte-present). This design skips both on the speculative path and
+ * uses the PMD value the walk validated, `vmf->orig_pmd`, until `pte_map_lock()` loads
+ * the entry again under `speculative_page_walk_begin()` and compares it
+ * (`pmd_same()`): `pte_alloc()` has nothing to do there (the walk gave up on a none
+ * entry) and a huge PMD cannot appear in the model. No posted version of the series
+ * does this (`SpeculativeOptions.pmdReloads` in mm/spf.ts).
+ *
+ * Everything else is spf-v2's, so what keeps this one safe is the series' checks
+ * alone: `mmap_seq` after the VMA copy, in `pte_map_lock()` before `pmd_same()` and
+ * again under the PTE lock, and the re-check of the PTE under it. Its walk is the RCU
+ * one, so, like spf-v2, it is safe only where tables are freed after a grace period
+ * (the default configuration; under `"ipi"` and `"rcu-ipi-fallback"` the walk reads a
+ * freed PUD, as docs/kernel-config.md shows for spf-v2).
+ */
+export const spfV2WalkedPmd: Strategy = {
+  ...spfV2,
+  name: "spf-v2-walked-pmd",
+  title: "Speculative page faults v2 on the walked PMD (faultline's fix, not the series')",
+  summary:
+    "spf-v2 without do_anonymous_page()'s reloads of *vmf->pmd: the walk's orig_pmd until pte_map_lock()",
+  source: "faultline, on Michel Lespinasse's [PATCH v2 00/35] Speculative page faults",
+  // Before exploring: safe wherever spf-v2 is, and on fault-vs-munmap-pte-present too,
+  // since nothing is loaded from a page table outside a speculative_page_walk_begin()
+  // section whose entry into it the mmap_seq check validates.
+  expected: {
+    "fault-vs-munmap": "safe",
+    "fault-vs-munmap-neighbour": "safe",
+    "fault-vs-fault": "safe",
+    "fault-alloc-failure": "safe",
+    "fault-vs-mmap": "safe",
+    "fault-vs-munmap-mmap": "safe",
+    "fault-vs-munmap-pte-present": "safe",
+    "fault-vs-fault-same-page": "safe",
+    "fault-vs-munmap-shared-pte-tables": "safe",
+    "fault-vs-munmap-low-neighbour": "safe",
+    "munmap-vs-munmap": "safe",
+    "fault-vs-munmap-below-stack": "safe",
+  },
+  fault: spfFault({ pmdReloads: false }),
 };

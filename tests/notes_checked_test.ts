@@ -23,7 +23,19 @@ Deno.test(`${NOTE} with one step of its trace changed fails at that line`, async
   // Renumber that step as if the trace had one step more before it.
   lines[changed] = original.replace(step[1], String(Number(step[1]) + 1).padStart(step[1].length));
 
-  const outcome = await runDoc(parseDoc(lines.join("\n"), NOTE));
+  // Its module in a directory of its own: the default one holds the real note's, which
+  // tests/docs_test.ts may be running at the same time (deno test --parallel).
+  const work = new URL(".faultline/", ROOT);
+  await Deno.mkdir(work, { recursive: true });
+  const outDir = await Deno.makeTempDir({ dir: work.pathname, prefix: "notes-checked-" });
+  let outcome;
+  try {
+    outcome = await runDoc(parseDoc(lines.join("\n"), NOTE), {
+      outDir: new URL(`file://${outDir}/`),
+    });
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
   const failed = outcome.blocks.filter((b) => b.status === "failed");
   assert.equal(outcome.passed, false);
   assert.equal(failed.length, 1, failed.map((b) => b.message).join("\n\n"));

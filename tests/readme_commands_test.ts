@@ -14,14 +14,20 @@
  * (`tools/node_modules/.bin/deno task test`): this test is part of it, and `.ci/run`
  * runs it as written.
  *
+ * The site the main job built is then checked in Chromium (`site_browser_test.ts`),
+ * against the matrix the main job explored, read back from the copy's results store:
+ * the one build serves both tests, as building the site is most of either's time.
+ *
  * @module
  */
 
 import { repoFiles } from "../mutate/run.ts";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { cellOf, type MatrixCell, openResults } from "../mod.ts";
 import { CLI } from "../cli/format.ts";
 import { CLI as SITE_CLI, replayCommand } from "../site/trace_view.ts";
+import { checkSiteInBrowser, type Registered } from "./site_browser_test.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const decoder = new TextDecoder();
@@ -113,6 +119,36 @@ export function hintsIn(text: string): string[] {
   return [...new Set(found.filter((c) => !template(c)))];
 }
 
+/**
+ * The strategies and scenarios `./faultline list` printed: the copy's, which are this
+ * process's unless someone registered one since it started.
+ */
+function listed(text: string): Registered {
+  const names = { strategies: [] as string[], scenarios: [] as string[] };
+  let into: string[] | undefined;
+  for (const line of text.split("\n")) {
+    const head = /^(strategies|scenarios) \(\d+\):$/.exec(line);
+    if (head) into = names[head[1] === "strategies" ? "strategies" : "scenarios"];
+    else if (into && /^ {2}\S/.test(line)) into.push(line.trim().split(/\s+/)[0]);
+  }
+  return names;
+}
+
+/**
+ * The matrix the main job explored in `clone`, as it recorded it in the copy's results
+ * store (every registered pair, under the main job's options).
+ */
+function mainJobMatrix(clone: string, names: Registered): MatrixCell[] {
+  const store = openResults(pathToFileURL(`${clone}/`));
+  return names.strategies.flatMap((s) =>
+    names.scenarios.map((w) => {
+      const stored = store.get(s, w, { mode: "exhaustive" });
+      assert.ok(stored, `the main job stored no result for ${s} × ${w}`);
+      return cellOf(stored.check, stored.millis);
+    })
+  );
+}
+
 /** Copies the files git tracks or would track (none under node_modules/) into `to`. */
 async function cleanCopy(to: string): Promise<void> {
   for (const file of await repoFiles(ROOT)) {
@@ -187,9 +223,9 @@ Deno.test("every README command and every CLI hint runs as written in a clean co
       assert.equal(r.code, 0, report(r));
     });
 
-    // In the README's order, except the main job (the matrix, then every note run again
-    // for the site: most of this test's time), which starts when reached and runs on
-    // beside the rest. The set-up (`npm ci`, which replaces tools/node_modules) comes
+    // In the README's order, except the main job (the matrix, then every note run for
+    // the site: most of this test's time), which starts when reached and runs on beside
+    // the rest. The set-up (`npm ci`, which replaces tools/node_modules) comes
     // before it in the README, so it never runs while Deno is being replaced.
     let mainJob: Promise<Ran> | undefined;
     for (const command of toRun) {
@@ -210,6 +246,13 @@ Deno.test("every README command and every CLI hint runs as written in a clean co
         assert.ok(index.startsWith(clone) && index.endsWith("/index.html"), index);
         await Deno.stat(index);
       });
+      await t.step(
+        "the site in Chromium: the matrix, a race's trace stepped through, a screenshot",
+        (s) => {
+          const names = listed(done.get(`${CLI} list`)!.stdout);
+          return checkSiteInBrowser(s, `${clone}/_site`, mainJobMatrix(clone, names), names);
+        },
+      );
     }
 
     // What the CLI prints for the reader to run next.

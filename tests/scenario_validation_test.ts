@@ -36,6 +36,11 @@ Deno.test("a fault outside every VMA is allowed: it is SIGSEGV", () => {
 Deno.test("each malformed field is an error naming the scenario and the field", async (t) => {
   const cases: [string, Partial<Scenario>, string][] = [
     [
+      "a stack that is no VMA's start",
+      { stacks: [GiB + PAGE] },
+      'scenario "x": stacks[0]: 0x40001000 is the start of no VMA of vmas',
+    ],
+    [
       "end before start",
       { vmas: [[0x2000, 0x1000]] },
       'scenario "x": vmas[0]: end 0x1000 is not after start 0x2000',

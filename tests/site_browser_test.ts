@@ -1,6 +1,6 @@
 /**
- * The site in a real browser: builds it from the real verdict matrix and the notes,
- * serves it on 127.0.0.1, and has headless Chromium (Debian's package, installed by
+ * The site in a real browser: the site the main job builds from the real verdict
+ * matrix and the notes, served on 127.0.0.1, and has headless Chromium (Debian's package, installed by
  * `tests/install_chromium.sh` where missing) check that the matrix shows every strategy
  * and scenario with its verdict, open Michel's race from the landing page, step through
  * its trace to the violating step, and photograph the trace viewer for the README
@@ -12,8 +12,12 @@
  *
  * The browser runs in a child process (`tests/site_browser.ts`, `deno run -A`) because
  * playwright-core reads `/proc` and the home directory as it loads, which `deno task
- * test`'s permissions do not allow; this file builds the site and judges what the child
- * saw.
+ * test`'s permissions do not allow; this file judges what the child saw.
+ *
+ * It registers no test of its own: building the site is most of the cost, so the checks
+ * run, as steps of `readme_commands_test.ts`, on the site that the README's main job
+ * (`./faultline`) builds in the clean copy, against the matrix that job explored (read
+ * back from the copy's results store). One build serves both.
  *
  * @module
  */
@@ -21,8 +25,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type MatrixCell, replayToken, runMatrixInWorkers, scenarios, strategies } from "../mod.ts";
-import { buildSite } from "../site/build.ts";
+import { type MatrixCell, replayToken } from "../mod.ts";
 import { ensureChromium, runBrowserSession } from "./browser_test.ts";
 // Types only: site_browser.ts loads playwright-core, which this process may not.
 import type { MatrixSeen, Observations, SessionOptions } from "./site_browser.ts";
@@ -40,11 +43,27 @@ function runSession(options: SessionOptions): Promise<Observations> {
   return runBrowserSession("tests/site_browser.ts", options);
 }
 
+/** The strategies and scenarios of the site's repository, in their registered order. */
+export interface Registered {
+  readonly strategies: readonly string[];
+  readonly scenarios: readonly string[];
+}
+
 /** Every strategy and scenario is a header, and every pair a cell with the matrix's verdict. */
-function assertMatrixShown(seen: MatrixSeen, cells: readonly MatrixCell[], page: string): void {
-  assert.deepEqual(seen.strategies, strategies.map((s) => s.name), `${page}: rows`);
-  assert.deepEqual(seen.scenarios, scenarios.map((w) => w.name), `${page}: columns`);
-  assert.equal(seen.cells.length, strategies.length * scenarios.length, `${page}: cells`);
+function assertMatrixShown(
+  seen: MatrixSeen,
+  cells: readonly MatrixCell[],
+  names: Registered,
+  page: string,
+): void {
+  assert.deepEqual(seen.strategies, names.strategies, `${page}: rows`);
+  assert.deepEqual(seen.scenarios, names.scenarios, `${page}: columns`);
+  assert.equal(
+    seen.cells.length,
+    names.strategies.length * names.scenarios.length,
+    `${page}: cells`,
+  );
+  assert.equal(cells.length, seen.cells.length, `${page}: the matrix's cells`);
   for (const cell of cells) {
     const shown = seen.cells.find((c) =>
       c.strategy === cell.strategy && c.scenario === cell.scenario
@@ -60,13 +79,20 @@ function assertMatrixShown(seen: MatrixSeen, cells: readonly MatrixCell[], page:
   }
 }
 
-Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a screenshot", async (t) => {
+/**
+ * The site built in `site` from the matrix `cells` of the strategies and scenarios
+ * `names`, in Chromium: the matrix, a race's trace stepped through, the screenshots,
+ * every page at every width; one step of `t` per check.
+ */
+export async function checkSiteInBrowser(
+  t: Deno.TestContext,
+  site: string,
+  cells: readonly MatrixCell[],
+  names: Registered,
+): Promise<void> {
   const chromium = await ensureChromium();
   const tmp = await Deno.makeTempDir({ prefix: "faultline-site-browser-" });
   try {
-    const cells = await runMatrixInWorkers();
-    const site = join(tmp, "site");
-    await buildSite({ outDir: site, matrix: cells });
     const cell = cells.find((c) => c.strategy === STRATEGY && c.scenario === SCENARIO)!;
     await Deno.mkdir(join(ROOT, "docs/img"), { recursive: true });
     const seen = await runSession({
@@ -81,8 +107,8 @@ Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a s
     });
 
     await t.step("the matrix page and the landing page show every pair's verdict", () => {
-      assertMatrixShown(seen.matrixPage, cells, "matrix.html");
-      assertMatrixShown(seen.indexPage, cells, "index.html");
+      assertMatrixShown(seen.matrixPage, cells, names, "matrix.html");
+      assertMatrixShown(seen.indexPage, cells, names, "index.html");
     });
 
     await t.step("the race's cell leads to its trace, with a replay token that replays it", () => {
@@ -194,4 +220,4 @@ Deno.test("the site in Chromium: the matrix, a race's trace stepped through, a s
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-});
+}
