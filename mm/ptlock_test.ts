@@ -4,7 +4,8 @@
  * lock is embedded in the table's page or is `mm->page_table_lock`, and a
  * use-after-free of the lock under `ALLOC_SPLIT_PTLOCKS`, where
  * `pgtable_pte_page_dtor()` freed it at the unlink; a store into the table's entries
- * is caught under every one.
+ * is caught under every one; and, with the lock in the table's page, taking the lock
+ * of a table that is freed is a use-after-free.
  */
 
 import assert from "node:assert/strict";
@@ -24,6 +25,7 @@ import {
   spin_unlock,
   step,
   type Table,
+  tlb_finish_mmu,
   tlb_gather_mmu,
   writeEntry,
 } from "./mod.ts";
@@ -45,12 +47,14 @@ function pteTable(mm: Mm, addr: number): Table {
 
 /**
  * One CPU unlinks the page tables of [1 GiB, 1 GiB + 2 MiB) as free_pgtables() does,
- * without `tlb_finish_mmu()`, so the tables stay unlinked and unfreed, then runs
- * `after` on the PTE table that was there.
+ * without `tlb_finish_mmu()`, so the tables stay unlinked and unfreed (with `freed`,
+ * with it, outside any RCU section: the tables' grace period can end at once), then
+ * runs `after` on the PTE table that was there.
  */
 function afterUnlink(
   ptlocks: Ptlocks,
   after: (k: Kernel, mm: Mm, pte: Table) => Proc,
+  freed = false,
 ): ExploreResult {
   return explore((rt) => {
     const k = new Kernel(rt, { allocFailures: 0 }, { tableFree: "rcu", ptlocks });
@@ -64,7 +68,9 @@ function afterUnlink(
       threads: [{
         name: "CPU0",
         body: function* () {
-          yield* free_pgd_range(k, tlb_gather_mmu(), mm, GiB, GiB + 2 * MiB, 0, 512 * GiB);
+          const tlb = tlb_gather_mmu();
+          yield* free_pgd_range(k, tlb, mm, GiB, GiB + 2 * MiB, 0, 512 * GiB);
+          if (freed) yield* tlb_finish_mmu(k, tlb);
           yield* after(k, mm, pte);
         },
       }],
@@ -129,4 +135,15 @@ Deno.test("page-table-lock: every PTE table's lock is mm->page_table_lock", () =
     yield* trylockThenAbort(k, mm, pte);
   });
   assert.equal(verdictOf(r), "safe");
+});
+
+Deno.test("split: the PTE lock of a freed table is a use-after-free", () => {
+  // The RCU callback that frees the tables is its own thread: on some schedule the
+  // table is freed by the time the lock is tried.
+  const r = afterUnlink("split", function* (k, mm, pte) {
+    const ptl = pte_lockptr(k, mm, pte);
+    if (yield* spin_trylock(k, ptl)) yield* spin_unlock(k, ptl);
+  }, true);
+  assert.equal(r.counterexample?.kind, "use-after-free");
+  assert.equal(r.counterexample?.trace.steps.at(-1)?.label, "spin_trylock");
 });
