@@ -217,24 +217,42 @@ function* do_anonymous_page(
   // Patch 18/35: `if (unlikely(!vma->anon_vma)) { if (vmf->flags &
   // FAULT_FLAG_SPECULATIVE) return VM_FAULT_RETRY; ... }`, on the copy.
   if (!vmf.vma.anon_vma) return "retry";
+  return yield* map_anon_page(
+    k,
+    vmf.mm,
+    vmf.address,
+    () => pte_map_lock(k, vmf, options.walk ?? "rcu", options.ptlLock),
+  );
+}
+
+/**
+ * The end of the speculative `do_anonymous_page()` of both series (this one and Laurent
+ * Dufour's, strategies/spf_dufour_v11.ts): allocate the page; take the PTE lock with
+ * the series' `pte_map_lock()`, `map_lock`, which gives the locked PTE table or nothing;
+ * without it `ret = VM_FAULT_RETRY; goto release;`, else `if (!pte_none(*vmf->pte))
+ * goto unlock;` then `set_pte_at()` under the lock, and unlock.
+ */
+export function* map_anon_page(
+  k: Kernel,
+  mm: Mm,
+  address: number,
+  map_lock: () => Proc<Table | undefined>,
+): Proc<FaultResult> {
   const page = yield* alloc(
     k,
     "alloc_zeroed_user_highpage_movable",
     "page",
-    `page@${hex(vmf.address)}`,
+    `page@${hex(address)}`,
     GFP_HIGHUSER_MOVABLE,
   );
   if (!page) return "oom";
-  const locked = yield* pte_map_lock(k, vmf, options.walk ?? "rcu", options.ptlLock);
+  const locked = yield* map_lock();
   if (!locked) {
-    // `ret = VM_FAULT_RETRY; goto release;`
     yield* put_page(k, page);
     return "retry";
   }
-  // `if (!pte_none(*vmf->pte)) goto unlock;` then set_pte_at(), under the PTE lock
-  // pte_map_lock() returned with.
-  const ptl = pte_lockptr(k, vmf.mm, locked);
-  yield* set_anon_pte(k, locked, vmf.address, page, ptl);
+  const ptl = pte_lockptr(k, mm, locked);
+  yield* set_anon_pte(k, locked, address, page, ptl);
   yield* spin_unlock(k, ptl);
   return "done";
 }

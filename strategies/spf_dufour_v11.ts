@@ -62,28 +62,24 @@
 
 import type { Proc } from "../explore/mod.ts";
 import {
-  alloc,
   down_read,
   down_write,
   entryAccess,
   entryName,
   type FaultResult,
   free_pgd_range,
-  GFP_HIGHUSER_MOVABLE,
   GFP_PGTABLE_USER,
-  hex,
   isTable,
   type Kernel,
   local_irq_disable,
   local_irq_enable,
+  map_anon_page,
   type Mm,
   pte_lockptr,
-  put_page,
   pXd_alloc,
   raw_read_seqcount,
   read_seqcount_retry,
   readEntry,
-  set_anon_pte,
   spin_trylock,
   spin_unlock,
   step,
@@ -211,25 +207,7 @@ function* do_anonymous_page(k: Kernel, vmf: VmFault): Proc<FaultResult> {
   // if (unlikely(pmd_trans_unstable(vmf->pmd))) return 0;
   if (!isTable(yield* readOnce(k, "pmd_trans_unstable", vmf.pmd, vmf.address))) return "done";
   // anon_vma_prepare(vma): `if (likely(vma->anon_vma)) return 0;`, checked set above.
-  const page = yield* alloc(
-    k,
-    "alloc_zeroed_user_highpage_movable",
-    "page",
-    `page@${hex(vmf.address)}`,
-    GFP_HIGHUSER_MOVABLE,
-  );
-  if (!page) return "oom";
-  const locked = yield* pte_map_lock(k, vmf);
-  if (!locked) {
-    // `ret = VM_FAULT_RETRY; goto release;`
-    yield* put_page(k, page);
-    return "retry";
-  }
-  const ptl = pte_lockptr(k, vmf.mm, locked);
-  // `if (!pte_none(*vmf->pte)) goto release;` then set_pte_at(), under the PTE lock.
-  yield* set_anon_pte(k, locked, vmf.address, page, ptl);
-  yield* spin_unlock(k, ptl);
-  return "done";
+  return yield* map_anon_page(k, vmf.mm, vmf.address, () => pte_map_lock(k, vmf));
 }
 
 /**
