@@ -6,7 +6,11 @@
  * @module
  */
 
-import { recordedCounts } from "../site/recorded_counts.ts";
+import {
+  configDependence,
+  recordedConfigOutcomes,
+  recordedCounts,
+} from "../site/recorded_counts.ts";
 import { DEFAULT_TIME_LIMIT_SECONDS, type MatrixCell, runMatrixInWorkers } from "../mod.ts";
 import {
   type Command,
@@ -112,6 +116,19 @@ export type RecordedCounts = Readonly<Record<string, number>>;
 export function recordedFor(search: Search): RecordedCounts {
   return search.mode === "exhaustive" && search.budget === undefined ? recordedCounts() : {};
 }
+
+/**
+ * The outcomes recorded under the other kernel configurations, to show where a verdict
+ * depends on the configuration: for the default search only, as {@linkcode recordedFor}.
+ */
+export function recordedOutcomesFor(search: Search): RecordedOutcomes {
+  return search.mode === "exhaustive" && search.budget === undefined
+    ? recordedConfigOutcomes()
+    : {};
+}
+
+/** Configuration → `strategy/scenario` → `"<outcome> (<executions>)"`. */
+export type RecordedOutcomes = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /**
  * What a pull request did to the search, pair by pair: counts that moved since they were
@@ -256,6 +273,20 @@ function clauses(line: string): string[] {
   return out.map((l) => l.trimEnd());
 }
 
+/** `head` and the `items`, comma-separated, in lines of at most MATRIX_COLUMNS, indented. */
+function wrapped(head: string, items: readonly string[]): string[] {
+  const lines = [`    ${head}`];
+  items.forEach((item, i) => {
+    const piece = `${item}${i < items.length - 1 ? "," : ""}`;
+    const last = lines.length - 1;
+    if (lines[last].endsWith(" ") || (lines[last] + " " + piece).length > MATRIX_COLUMNS) {
+      if (lines[last].endsWith(" ")) lines[last] += piece;
+      else lines.push(`      ${piece}`);
+    } else lines[last] += ` ${piece}`;
+  });
+  return lines;
+}
+
 /** What the table's short words and marks stand for: only those it uses. */
 function legend(cells: readonly MatrixCell[]): string[] {
   const words = [
@@ -286,6 +317,7 @@ export function formatMatrix(
   cells: readonly MatrixCell[],
   millis: number,
   recorded: RecordedCounts = {},
+  outcomes: RecordedOutcomes = {},
 ): string {
   const rows = [...new Set(cells.map((c) => c.strategy))];
   const columns = [...new Set(cells.map((c) => c.scenario))];
@@ -310,6 +342,18 @@ export function formatMatrix(
   if (moved.length) {
     text.push("", "* executions moved since the recorded counts (tests/explored_counts.json):");
     for (const m of moved) text.push(`  ${m}`);
+  }
+  const dependent = configDependence(cells.filter((c) => c.exhaustive), outcomes);
+  if (dependent.length) {
+    text.push(
+      "",
+      "verdicts that depend on the kernel configuration (this table: tableFree rcu, split",
+      "PTE locks; the others as deno task bless recorded them in tests/config_outcomes.json):",
+    );
+    for (const d of dependent) {
+      text.push(`  ${d.strategy} × ${d.scenario}: ${d.outcome} here`);
+      for (const e of d.elsewhere) text.push(...wrapped(`${e.outcome} under `, e.configs));
+    }
   }
   const tokens = cells.filter((c) => c.token);
   if (tokens.length) {
@@ -374,7 +418,7 @@ export const matrixCommand: Command = command({
     io.out(
       flags.json
         ? JSON.stringify(matrixJson(cells, flags.traces === true), null, 2) + "\n"
-        : formatMatrix(cells, millis, recordedFor(search)),
+        : formatMatrix(cells, millis, recordedFor(search), recordedOutcomesFor(search)),
     );
     return matrixExit(cells);
   },

@@ -14,7 +14,7 @@ import { EXIT, searchOf } from "./args.ts";
 import { plural } from "./format.ts";
 import type { Io } from "./io.ts";
 import { exploreMatrix, formatMatrix, matrixExit } from "./matrix.ts";
-import { recordedCounts } from "../site/recorded_counts.ts";
+import { recordedConfigOutcomes, recordedCounts } from "../site/recorded_counts.ts";
 
 /** The site builder's signature: `buildSite` of `site/build.ts`. */
 export type BuildSite = (options?: BuildOptions) => Promise<BuildResult>;
@@ -52,7 +52,7 @@ export async function runStart(io: Io, options: StartOptions = {}): Promise<numb
   // Loaded first: a builder that does not load fails before the matrix, not after.
   const buildSite = options.buildSite ?? await loadBuildSite();
   const { cells, millis } = await exploreMatrix(io, search, options.timeLimitSeconds);
-  io.out(formatMatrix(cells, millis, recordedCounts()));
+  io.out(formatMatrix(cells, millis, recordedCounts(), recordedConfigOutcomes()));
   io.err("building the site (the notes take the matrix's pairs from .faultline/results/)…\n");
   const site = await buildSite({
     matrix: cells,

@@ -35,7 +35,7 @@ import {
   type SiteContext,
 } from "./render.ts";
 import { type Fact, shellQuote, tracePage, type TracePageInput } from "./trace_view.ts";
-import { recordedCounts } from "./recorded_counts.ts";
+import { recordedConfigOutcomes, recordedCounts } from "./recorded_counts.ts";
 import { PLAYGROUND_PATH } from "./playground.ts";
 import { writePlayground } from "./playground_bundle.ts";
 
@@ -426,6 +426,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
     traceOf: (c) => cellTrace.get(c),
     noteOf,
     recorded: recordedCounts(),
+    configOutcomes: recordedConfigOutcomes(),
   };
   await writePage(outDir, "matrix.html", matrixPage(ctx, matrix), pages);
   await writePage(outDir, "index.html", indexPage(ctx, matrix), pages);

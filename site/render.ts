@@ -20,6 +20,7 @@ import json from "highlight.js/lib/languages/json";
 import typescript from "highlight.js/lib/languages/typescript";
 import type { DocBlock, DocPage } from "../literate/mod.ts";
 import { slugify } from "../literate/mod.ts";
+import { configDependence } from "./recorded_counts.ts";
 
 // ---------------------------------------------------------------------------------
 // Escaping.
@@ -544,6 +545,11 @@ export interface MatrixInput {
    * count moved says from what, so a reviewer of a pull request sees its effect.
    */
   readonly recorded?: Readonly<Record<string, number>>;
+  /**
+   * Outcomes recorded under the other kernel configurations (tests/config_outcomes.json):
+   * the pairs whose verdict depends on the configuration are listed under the matrix.
+   */
+  readonly configOutcomes?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** The recorded count of a cell, if it differs from what was explored. */
@@ -629,7 +635,25 @@ export function matrixTable(input: MatrixInput, from: string): Html {
 <tbody>
 ${rows}</tbody>
 </table></div>
-${totalsLine(input.cells)}${movedLine(input)}`;
+${totalsLine(input.cells)}${movedLine(input)}${configLines(input)}`;
+}
+
+/** The pairs whose verdict is another under some other kernel configuration. */
+function configLines(input: MatrixInput): Html | string {
+  const cells = input.cells.filter((c) => c.exhaustive).map((c) => ({
+    ...c,
+    outcome: c.kind ? `${c.verdict}:${c.kind}` : c.verdict,
+  }));
+  const dependent = configDependence(cells, input.configOutcomes ?? {});
+  if (dependent.length === 0) return "";
+  const items = dependent.map((d) =>
+    markup`<li><strong>${d.strategy}</strong> × <strong>${d.scenario}</strong>: ${d.outcome} here; ${
+      d.elsewhere.map((e, i) => markup`${i ? "; " : ""}${e.outcome} under ${e.configs.join(", ")}`)
+    }</li>`
+  );
+  return markup`<details class="totals config"><summary>${counted(dependent.length, "verdict")} ${
+    dependent.length === 1 ? "depends" : "depend"
+  } on the kernel configuration (this matrix: tableFree rcu, split PTE locks; the others as <code>deno task bless</code> recorded them, in tests/config_outcomes.json)</summary><ul>${items}</ul></details>`;
 }
 
 function movedLine(input: MatrixInput): Html | string {

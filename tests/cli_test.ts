@@ -440,6 +440,43 @@ Deno.test("matrix table: blocks of scenarios, as even as fit, where they do not 
   assert.match(text, /^a-strategy +\| safe +\| safe +\| safe +\| safe$/m);
 });
 
+Deno.test("matrix table: the verdicts another kernel configuration changes are listed, within 100 columns", () => {
+  const cell = (scenario: string, exhaustive = true): MatrixCell => ({
+    strategy: "a-strategy",
+    scenario,
+    config: DEFAULT_CONFIG,
+    verdict: "safe",
+    outcome: "safe",
+    expected: "safe",
+    asExpected: true,
+    exhaustive,
+    executions: 12,
+    millis: 1,
+  });
+  const uaf = "violation:use-after-free (9)";
+  const configs = [
+    "ipi",
+    "ipi + split-alloc",
+    "rcu-ipi-fallback",
+    "rcu-ipi-fallback + split-alloc",
+  ];
+  const outcomes = Object.fromEntries(
+    configs.map((
+      c,
+    ) => [c, { "a-strategy/w": uaf, "a-strategy/x": "safe (3)", "a-strategy/y": uaf }]),
+  );
+  // y is not exhaustive here: it is not compared.
+  const text = formatMatrix([cell("w"), cell("x"), cell("y", false)], 10, {}, outcomes);
+  for (const line of text.split("\n")) assert.ok(line.length <= MATRIX_COLUMNS, line);
+  assert.match(text, /verdicts that depend on the kernel configuration/);
+  assert.match(
+    text,
+    /^  a-strategy × w: safe here\n    violation:use-after-free under ipi, ipi \+ split-alloc, rcu-ipi-fallback,\n      rcu-ipi-fallback \+ split-alloc$/m,
+  );
+  assert.doesNotMatch(text, /a-strategy × [xy]:/);
+  assert.doesNotMatch(formatMatrix([cell("x")], 10, {}, outcomes), /depend on the kernel/);
+});
+
 Deno.test("list: every strategy and scenario, one line each", async () => {
   const r = await cli("list");
   assert.equal(r.code, EXIT.ok);
