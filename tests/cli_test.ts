@@ -469,9 +469,13 @@ Deno.test("matrix table: the verdicts another kernel configuration changes are l
   const text = formatMatrix([cell("w"), cell("x"), cell("y", false)], 10, {}, outcomes);
   for (const line of text.split("\n")) assert.ok(line.length <= MATRIX_COLUMNS, line);
   assert.match(text, /verdicts that depend on the kernel configuration/);
-  assert.match(
+  assert.ok(
+    text.includes(
+      "\n  a-strategy × w: safe here\n" +
+        "    violation:use-after-free under ipi, ipi + split-alloc, rcu-ipi-fallback,\n" +
+        "      rcu-ipi-fallback + split-alloc\n",
+    ),
     text,
-    /^  a-strategy × w: safe here\n    violation:use-after-free under ipi, ipi \+ split-alloc, rcu-ipi-fallback,\n      rcu-ipi-fallback \+ split-alloc$/m,
   );
   assert.doesNotMatch(text, /a-strategy × [xy]:/);
   assert.doesNotMatch(formatMatrix([cell("x")], 10, {}, outcomes), /depend on the kernel/);
