@@ -13,7 +13,7 @@
  * @module
  */
 
-import { type Access, ordered, type Proc, type StepRequest, type Wait } from "./step.ts";
+import { type Access, ordered, partKey, type Proc, type StepRequest, type Wait } from "./step.ts";
 import { Violation } from "./violation.ts";
 import { StateTracker } from "./state.ts";
 
@@ -420,10 +420,6 @@ function joinOrdered(clock: number[], list: readonly Event[], access: Access): v
     );
     if (covering) return;
   }
-}
-
-function partKey(a: { readonly obj: string; readonly part?: string }): string {
-  return a.part === undefined ? a.obj : `${a.obj}\u0000${a.part}`;
 }
 
 function join(into: number[], other: readonly number[]): void {

@@ -11,8 +11,8 @@
  * - **shared**: for each object part any step has stored into, its value after the
  *   last such step (a part never stored into still holds its set-up value, which every
  *   execution shares);
- * - **per thread**: its key and a hash of everything it has observed: each step's label and choice, and the value of every part it touched, as
- *   it was when touched. A thread's code is deterministic, and what it touches is all it
+ * - **per thread**: its key and a hash of everything it has observed: each step's
+ *   label and choice, and the value of every part it touched, as it was when touched. A thread's code is deterministic, and what it touches is all it
  *   can read, so two threads with equal observations are in equal states, locals and
  *   pending step included. A store is an observation too: a trylock or a counter
  *   increment is declared as a store, yet its result depends on the old value.
@@ -29,11 +29,7 @@
  */
 
 import { type Hash128, hash128, hex128 } from "./hash.ts";
-
-/** `obj` or `obj.part`, as the map of stored parts keys them. */
-function partKey(obj: string, part: string | undefined): string {
-  return part === undefined ? obj : `${obj}\u0000${part}`;
-}
+import { partKey } from "./step.ts";
 
 /** Tracks one execution's state for {@linkcode StateTracker.key}. */
 export class StateTracker {
@@ -67,7 +63,7 @@ export class StateTracker {
 
   /** Thread `id`'s running step touches `part` of `obj`. */
   touched(id: number, obj: string, part: string | undefined, kind: "read" | "write"): void {
-    this.#observe(id, `${kind[0]} ${partKey(obj, part)}=${this.#stateOf(obj, part)}`);
+    this.#observe(id, `${kind[0]} ${partKey({ obj, part })}=${this.#stateOf(obj, part)}`);
     if (kind === "write") {
       this.#dirty.add(obj);
       this.#track(obj, part);
@@ -99,7 +95,7 @@ export class StateTracker {
   #track(obj: string, part: string | undefined): void {
     let parts = this.#partsOf.get(obj);
     if (!parts) this.#partsOf.set(obj, parts = new Map());
-    parts.set(partKey(obj, part), part);
+    parts.set(partKey({ obj, part }), part);
   }
 
   #set(key: string, value: string): void {

@@ -101,6 +101,14 @@ export interface StepRequest {
 /** A simulated CPU's code. The value sent back into a `yield` is the choice index. */
 export type Proc<T = void> = Generator<StepRequest, T, number>;
 
+/**
+ * The key of `part` of `obj` (the bare object for a whole-object access), as the
+ * explorer's per-part indexes hold it.
+ */
+export function partKey(a: { readonly obj: string; readonly part?: string }): string {
+  return a.part === undefined ? a.obj : `${a.obj}\u0000${a.part}`;
+}
+
 function overlaps(a: Access, b: Access): boolean {
   return a.obj === b.obj &&
     (a.part === undefined || b.part === undefined || a.part === b.part);

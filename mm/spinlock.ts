@@ -18,7 +18,7 @@
  */
 
 import { type Access, type Proc, Violation } from "../explore/mod.ts";
-import { type Kernel, step } from "./kernel.ts";
+import { type Blocking, type Kernel, step } from "./kernel.ts";
 import { Embedded } from "./slab.ts";
 
 /** A spinlock embedded in `home`. */
@@ -38,15 +38,25 @@ export class SpinLock extends Embedded {
 export function* spin_lock(k: Kernel, lock: SpinLock): Proc {
   yield* step(k, "spin_lock", lock.label, [lock.access("acquire")], () => {
     k.slab.lockOp(lock.home, lock.name);
-    lock.holder = k.rt.current;
-    k.current.spinlocks.push(lock.label);
-  }, {
+    take(k, lock);
+  }, spinsOn(lock));
+}
+
+/** The running task now holds `lock`. */
+function take(k: Kernel, lock: SpinLock): void {
+  lock.holder = k.rt.current;
+  k.current.spinlocks.push(lock.label);
+}
+
+/** A step that spins until `lock` is free. */
+function spinsOn(lock: SpinLock): Blocking {
+  return {
     enabled: () => lock.holder === undefined,
     waitingFor: () => ({
       resource: lock.label,
       holders: lock.holder === undefined ? [] : [lock.holder],
     }),
-  });
+  };
 }
 
 /**
@@ -63,10 +73,7 @@ export function* spin_trylock(k: Kernel, lock: SpinLock): Proc<boolean> {
     lock.trylocked = true;
     if (lock.sectioned) throw new Error(sectionAndTrylock(lock));
     const ok = lock.holder === undefined;
-    if (ok) {
-      lock.holder = k.rt.current;
-      k.current.spinlocks.push(lock.label);
-    }
+    if (ok) take(k, lock);
     k.rt.note(ok ? "acquired" : "failed");
     return ok;
   });
@@ -127,20 +134,13 @@ export function* spin_locked<T>(
       k.slab.lockOp(lock.home, lock.name);
       lock.sectioned = true;
       if (lock.trylocked) throw new Error(sectionAndTrylock(lock));
-      lock.holder = k.rt.current;
-      k.current.spinlocks.push(lock.label);
+      take(k, lock);
       const value = body();
       lock.holder = undefined;
       k.current.spinlocks.splice(k.current.spinlocks.lastIndexOf(lock.label), 1);
       return value;
     },
-    {
-      enabled: () => lock.holder === undefined,
-      waitingFor: () => ({
-        resource: lock.label,
-        holders: lock.holder === undefined ? [] : [lock.holder],
-      }),
-    },
+    spinsOn(lock),
   );
 }
 
