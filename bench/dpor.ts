@@ -236,25 +236,28 @@ if (parts.includes("stateful")) {
     ).slice(0, 8),
   );
   const faults: (string | number)[][] = [];
-  for (let n = 1;; n++) {
-    const began = performance.now();
-    const r = check(strategyNamed("mmap-lock"), faultsVsMunmap(n), {
-      mode: "stateful",
-      progressEvery: 200,
-      onProgress: () => performance.now() - began < seconds * 1000,
-    });
-    faults.push([
-      n,
-      r.result.exhaustive ? "yes" : "no (time)",
-      fmt(r.result.states ?? 0),
-      fmt(r.result.executions + r.result.pruned),
-      `${((performance.now() - began) / 1000).toFixed(1)} s`,
-      r.outcome,
-    ]);
-    if (!r.result.exhaustive) break;
+  for (const name of ["mmap-lock", "rcu-gfp-nowait"]) {
+    for (let n = 1;; n++) {
+      const began = performance.now();
+      const r = check(strategyNamed(name), faultsVsMunmap(n), {
+        mode: "stateful",
+        progressEvery: 200,
+        onProgress: () => performance.now() - began < seconds * 1000,
+      });
+      faults.push([
+        `\`${name}\``,
+        n,
+        r.result.exhaustive ? "yes" : "no (time)",
+        fmt(r.result.states ?? 0),
+        fmt(r.result.executions + r.result.pruned),
+        `${((performance.now() - began) / 1000).toFixed(1)} s`,
+        r.outcome,
+      ]);
+      if (!r.result.exhaustive) break;
+    }
   }
   table(
-    ["`mmap-lock`, N", "exhaustive", "states", "executions (incl. pruned)", "time", "outcome"],
+    ["strategy", "N", "exhaustive", "states", "executions (incl. pruned)", "time", "outcome"],
     faults,
   );
 }

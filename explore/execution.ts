@@ -49,6 +49,25 @@ export interface Runtime {
    * as they are.
    */
   touch(obj: string, part: string | undefined, kind: "read" | "write"): void;
+  /**
+   * Opens a scope in the running thread for {@linkcode Runtime.summarize}; scopes nest
+   * and close with {@linkcode Runtime.scopeEnd}. Outside the stateful search these do
+   * nothing.
+   */
+  scopeBegin(): void;
+  /**
+   * Declares that from here the running thread's future depends only on what it
+   * observed before the innermost open scope began, on `summary`, and on the shared
+   * state: the stateful search replaces what the thread observed inside the scope with
+   * `summary`, so that two schedules that reach one summary by different paths (a
+   * loser of a race that allocated and freed a table, and a thread that found it
+   * populated) meet in one state. Like a step's accesses it is a declaration the
+   * search trusts: `summary` must name every local the code still uses from inside the
+   * scope. stateful_mm_test.ts checks the model's summaries against Optimal-DPOR.
+   */
+  summarize(summary: string): void;
+  /** Closes the innermost scope; what the thread observed inside it stays observed. */
+  scopeEnd(): void;
 }
 
 /** A model to explore: its threads and an end-of-execution check. */
@@ -61,9 +80,10 @@ export interface Program {
    * undefined), as a string equal for equal values and unequal otherwise, covering
    * everything a step could tell apart (an object's lifetime included). Only the
    * stateful search ({@link ./stateful.ts}) asks for it, for the parts a step touches;
-   * see {@link ./state.ts} for why that is enough.
+   * see {@link ./state.ts} for why that is enough. Undefined: the object is as if it
+   * had never been (freed, and its name never reused), so its parts leave the state.
    */
-  stateOf?(obj: string, part: string | undefined): string;
+  stateOf?(obj: string, part: string | undefined): string | undefined;
 }
 
 /** Builds a fresh program for each execution. */
@@ -142,6 +162,9 @@ export class Execution {
         this.#spawn(spec, this.#current >= 0 ? this.#threads[this.#current].clock : []),
       note: (text) => void this.#notes.push(text),
       touch: (obj, part, kind) => this.#touch(obj, part, kind),
+      scopeBegin: () => this.#states?.scopeBegin(this.#current),
+      summarize: (summary) => this.#states?.summarize(this.#current, summary),
+      scopeEnd: () => this.#states?.scopeEnd(this.#current),
       get stepNumber() {
         return self.events.length + 1;
       },

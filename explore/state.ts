@@ -20,6 +20,14 @@
  * A spawned thread starts from its creator's observations (its closure captured them)
  * and its own key.
  *
+ * Observations are exact and often too many: a fault that lost a populate race read the
+ * empty entry, allocated a table and freed it, and from then on is where a fault that
+ * found the entry populated is. So model code may declare what it still needs
+ * ({@linkcode Runtime.summarize}): inside a scope, the observations made since the scope
+ * began are replaced by a summary of the locals the code still uses. And a part whose
+ * object is gone ({@linkcode Program.stateOf} gives undefined: freed, its name never
+ * reused) leaves the state, as if never stored into.
+ *
  * This is exact only if every change of state goes through `touch` and `stateOf`
  * describes the part completely; both are the model's side of the contract, like the
  * declarations themselves. Recording more than a thread depends on (a whole table's
@@ -33,7 +41,7 @@ import { partKey } from "./step.ts";
 
 /** Tracks one execution's state for {@linkcode StateTracker.key}. */
 export class StateTracker {
-  readonly #stateOf: (obj: string, part: string | undefined) => string;
+  readonly #stateOf: (obj: string, part: string | undefined) => string | undefined;
   /** Stored parts: `partKey` → value after the last store. */
   readonly #values = new Map<string, string>();
   /** The stored parts of each object, whole object included. */
@@ -46,7 +54,10 @@ export class StateTracker {
   /** Objects the running step stored into. */
   readonly #dirty = new Set<string>();
 
-  constructor(stateOf: (obj: string, part: string | undefined) => string) {
+  /** Per thread id: its observations when each open scope began, innermost last. */
+  readonly #scopes: string[][] = [];
+
+  constructor(stateOf: (obj: string, part: string | undefined) => string | undefined) {
     this.#stateOf = stateOf;
   }
 
@@ -54,6 +65,23 @@ export class StateTracker {
   spawned(id: number, key: string, creator: number | undefined): void {
     this.#keys[id] = key;
     this.#seen[id] = hex128(hash128(`${creator === undefined ? "" : this.#seen[creator]}>${key}`));
+  }
+
+  /** Thread `id` opens a scope: see {@linkcode Runtime.scopeBegin}. */
+  scopeBegin(id: number): void {
+    (this.#scopes[id] ??= []).push(this.#seen[id]);
+  }
+
+  /** Thread `id` summarizes its innermost scope: see {@linkcode Runtime.summarize}. */
+  summarize(id: number, summary: string): void {
+    const scopes = this.#scopes[id];
+    if (!scopes?.length) throw new Error("summarize() outside a scope");
+    this.#seen[id] = hex128(hash128(`${scopes[scopes.length - 1]}{${summary}}`));
+  }
+
+  /** Thread `id` closes its innermost scope. */
+  scopeEnd(id: number): void {
+    if (!this.#scopes[id]?.pop()) throw new Error("scopeEnd() outside a scope");
   }
 
   /** Thread `id` takes the step `label` with alternative `choice`. */
@@ -98,10 +126,15 @@ export class StateTracker {
     parts.set(partKey({ obj, part }), part);
   }
 
-  #set(key: string, value: string): void {
+  /** A part's value; undefined (its object is as if it had never been) removes it. */
+  #set(key: string, value: string | undefined): void {
     const old = this.#values.get(key);
     if (old === value) return;
     if (old !== undefined) this.#add(hash128(`${key}=${old}`), -1);
+    if (value === undefined) {
+      this.#values.delete(key);
+      return;
+    }
     this.#values.set(key, value);
     this.#add(hash128(`${key}=${value}`), 1);
   }

@@ -175,11 +175,20 @@ export class Kernel {
   }
 
   /**
+   * Declares the running task's locals inside the innermost `rt.scopeBegin()` to be
+   * `summary` (see `Runtime.summarize`), together with what the task keeps outside
+   * any object (its GFP_NOWAIT budget, RCU and IRQ nesting, locks held).
+   */
+  summarize(summary: string): void {
+    this.rt.summarize(`${summary} | ${this.current.stateOf()}`);
+  }
+
+  /**
    * The value of `part` of `obj` as the stateful search keys states on it
    * (`Program.stateOf` of a scenario's program): a slab object's (`Slab.stateOf`), or
    * the tasks' RCU or IRQ state.
    */
-  stateOf(obj: string, part: string | undefined): string {
+  stateOf(obj: string, part: string | undefined): string | undefined {
     if (obj === RCU_READERS || obj === IRQ_STATE) return taskStateOf(this.tasks, obj, part);
     return this.slab.stateOf(obj, part, (id) => this.rt.threadName(id));
   }

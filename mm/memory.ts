@@ -157,12 +157,23 @@ export function* handle_mm_fault(
     part: "vm_flags",
     kind: "read",
   }], () => k.slab.read(vma.obj, "vm_flags"));
+  // Between levels the walk's locals are the level and the table reached (its
+  // parameters were observed before the scope began): so a fault that lost a populate
+  // race and freed its table is, from there on, in the state of one that found the
+  // entry populated. Not with `validate`, whose closure keeps what it read.
+  const summarized = !options.validate;
+  if (summarized) k.rt.scopeBegin();
   let table = mm.pgd;
   for (let depth = 0; depth < 4; depth++) {
     const next = yield* pXd_alloc(k, mm, table, addr, options.tableGfp);
-    if (!next) return "oom";
+    if (!next) {
+      if (summarized) k.rt.scopeEnd();
+      return "oom";
+    }
     table = next;
+    if (summarized) k.summarize(`walked to ${table.obj.name}`);
   }
+  if (summarized) k.rt.scopeEnd();
   return yield* do_anonymous_page(k, mm, vma, table, addr, options);
 }
 

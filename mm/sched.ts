@@ -98,6 +98,24 @@ export class Task {
     return n;
   }
 
+  /**
+   * Everything this task keeps that no object holds, for a summary of its locals
+   * (`Kernel.summarize()`): the search sees objects' values, not these.
+   */
+  stateOf(): string {
+    return [
+      this.allocFailuresLeft,
+      this.rcuDepth,
+      this.rcuSection,
+      this.irqDepth,
+      this.irqSection,
+      this.spinlocks.join(","),
+      this.sleepingLocks.join(","),
+      this.writeLocks.join(","),
+      [...this.#serials].join(","),
+    ].join(" ");
+  }
+
   get inAtomic(): boolean {
     return this.rcuDepth > 0 || this.irqDepth > 0 || this.spinlocks.length > 0;
   }

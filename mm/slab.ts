@@ -206,11 +206,20 @@ export class Slab {
    * gives them, which does not depend on the order threads were spawned in. A part
    * the object does not have is an internal error, not a value: it would mean a step
    * touched something this description does not know, and states could merge wrongly.
-   * The histories are left out: they only word the reports.
+   * The histories are left out: they only word the reports. A freed object has no
+   * value (undefined): touching it again is a use-after-free whatever it held, and
+   * whatever still points at it says so in its own value, so the state of a loser of
+   * a populate race, which allocated and freed a table, is the state of a thread that
+   * found the entry populated (their names differ only in a counter of the creator's).
    */
-  stateOf(name: string, part: string | undefined, threadName: (id: number) => string): string {
+  stateOf(
+    name: string,
+    part: string | undefined,
+    threadName: (id: number) => string,
+  ): string | undefined {
     const obj = this.objects.get(name);
     if (!obj) throw new Error(`stateOf(): there is no object ${name}`);
+    if (obj.state === "freed") return undefined;
     const valueOf = (p: string): string => {
       const value = obj.embedded.get(p)?.stateOf(threadName) ?? obj.contents?.value(p);
       if (value === undefined) throw new Error(`stateOf(): ${name} has no part ${p}`);
