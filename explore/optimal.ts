@@ -40,7 +40,7 @@
  * - **A wakeup sequence that cannot run** (its next thread is blocked when the state is
  *   reached) is counted in {@linkcode DporStats.unrunnable} and the state is explored as
  *   a leaf. The tests check that this never happens on their random programs nor on any
- *   pair of the matrix (tests/granularity_test.ts). (It can on larger scenarios: a
+ *   pair of the matrix (tests/full/granularity.ts). (It can on larger scenarios: a
  *   reader's `down_read()` put before another reader's `up_read()` at a point where a
  *   writer already waits, which writer fairness blocks; the schedule where the reader
  *   comes first is the reversal of its race with the writer's registration.)

@@ -101,7 +101,7 @@ export function configName(config: KernelConfig): string {
 /**
  * How finely the model is cut into steps where that is the checker's choice, not the
  * kernel's. Every option keeps every behaviour (its doc says why), so no verdict may
- * depend on it; tests/granularity_test.ts checks that none does.
+ * depend on it; tests/full/granularity.ts checks that none does.
  */
 export interface Granularity {
   /**

@@ -81,7 +81,7 @@ export function objectKind(name: string): string {
 /**
  * How the command line is run, as a reader copies it: the wrapper at the root of a
  * clone, which installs Deno from npm the first time (the command line prints the same
- * form; `tests/readme_commands_test.ts` checks that the two agree). Not `deno task cli`:
+ * form; `tests/full/readme_commands.ts` checks that the two agree). Not `deno task cli`:
  * after the README's set-up there is no `deno` on PATH.
  */
 export const CLI = "./faultline";

@@ -15,7 +15,7 @@
  * test`'s permissions do not allow; this file judges what the child saw.
  *
  * It registers no test of its own: building the site is most of the cost, so the checks
- * run, as steps of `readme_commands_test.ts`, on the site that the README's main job
+ * run, as steps of `full/readme_commands.ts`, on the site that the README's main job
  * (`./faultline`) builds in the clean copy, against the matrix that job explored (read
  * back from the copy's results store). One build serves both.
  *

@@ -7,21 +7,14 @@
 import assert from "node:assert/strict";
 import {
   check,
-  configName,
   type MatrixCell,
   replayToken,
-  runMatricesInWorkers,
   runMatrixInWorkers,
   scenarios,
   strategies,
   type TraceStep,
 } from "../mod.ts";
-import {
-  OTHER_CONFIGS,
-  outcomeRecord,
-  recordedConfigOutcomes,
-  recordedCounts,
-} from "./explored_counts.ts";
+import { recordedCounts } from "./explored_counts.ts";
 
 Deno.test("every strategy declares an expectation for every scenario", () => {
   for (const s of strategies) {
@@ -52,31 +45,6 @@ Deno.test("verdict matrix", async (t) => {
           `if the change is intended, run \`deno task bless\` and explain it in the commit`,
       );
     });
-  }
-});
-
-Deno.test("verdict matrix under the other kernel configurations", async (t) => {
-  const recorded = recordedConfigOutcomes();
-  // Every configuration's pairs in one pool, each pair explored as it is alone.
-  const matrices = await runMatricesInWorkers(OTHER_CONFIGS);
-  for (const [k, config] of OTHER_CONFIGS.entries()) {
-    const name = configName(config);
-    const cells = matrices[k];
-    assert.equal(cells.length, strategies.length * scenarios.length);
-    for (const cell of cells) {
-      const key = `${cell.strategy}/${cell.scenario}`;
-      await t.step(`${name}: ${key}: ${outcomeRecord(cell)}`, () => {
-        assert.notEqual(cell.verdict, "error", `${key}: ${cell.counterexample?.message}`);
-        assert.equal(cell.exhaustive, true, `${key} under ${name} must be exhaustive`);
-        assert.deepEqual(cell.config, config);
-        assert.equal(
-          outcomeRecord(cell),
-          recorded[name]?.[key],
-          `${key} under ${name}: if the change is intended, run \`deno task bless\` and ` +
-            `explain it in the commit and in docs/kernel-config.md`,
-        );
-      });
-    }
   }
 });
 

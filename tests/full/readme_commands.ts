@@ -10,9 +10,9 @@
  * comments dropped) and from what the CLI prints: `help` and each command's `--help`
  * (examples), a usage error ("Run '...' for usage."), `explore`'s "replay it:" line and
  * the replay lines of the matrix. Each runs once, through `bash -c`, and must exit 0.
- * The one README command not run is the test suite itself
- * (`tools/node_modules/.bin/deno task test`): this test is part of it, and `.ci/run`
- * runs it as written.
+ * The one README command not run is the default test suite
+ * (`tools/node_modules/.bin/deno task test`): `.ci/run` runs it as written, and then
+ * `deno task test:full`, of which this test is part.
  *
  * The site the main job built is then checked in Chromium (`site_browser_test.ts`),
  * against the matrix the main job explored, read back from the copy's results store:
@@ -21,21 +21,21 @@
  * @module
  */
 
-import { repoFiles } from "../mutate/run.ts";
+import { repoFiles } from "../../mutate/run.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { cellOf, type MatrixCell, openResults } from "../mod.ts";
-import { CLI } from "../cli/format.ts";
-import { CLI as SITE_CLI, replayCommand } from "../site/trace_view.ts";
-import { checkSiteInBrowser, type Registered } from "./site_browser_test.ts";
+import { cellOf, type MatrixCell, openResults } from "../../mod.ts";
+import { CLI } from "../../cli/format.ts";
+import { CLI as SITE_CLI, replayCommand } from "../../site/trace_view.ts";
+import { checkSiteInBrowser, type Registered } from "../site_browser_test.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const decoder = new TextDecoder();
 
 /** The one README command left out, and why (see the module doc). */
 const NOT_RUN = new Map([[
   "tools/node_modules/.bin/deno task test",
-  "the test suite this test is part of; .ci/run runs it as written",
+  "the default test suite; .ci/run runs it as written, then test:full with this test",
 ]]);
 
 interface Ran {

@@ -11,10 +11,10 @@
  */
 
 import assert from "node:assert/strict";
-import { type DocBlock, parseDoc, ROOT, stepName } from "../literate/mod.ts";
-import { scenarios } from "../mod.ts";
-import { recordedCounts } from "./explored_counts.ts";
-import { breaches } from "./layers.ts";
+import { type DocBlock, parseDoc, ROOT, stepName } from "../../literate/mod.ts";
+import { scenarios } from "../../mod.ts";
+import { recordedCounts } from "../explored_counts.ts";
+import { breaches } from "../layers.ts";
 
 const GUIDE = "docs/proposing-a-strategy.md";
 

@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import { dfs } from "../explore/dfs.ts";
+import { dfs } from "../../explore/dfs.ts";
 import {
   check,
   Kernel,
@@ -26,7 +26,7 @@ import {
   spin_trylock,
   spin_unlock,
   strategies,
-} from "../mod.ts";
+} from "../../mod.ts";
 
 const SECTIONS = { sections: true } as const;
 
