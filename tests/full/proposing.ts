@@ -73,8 +73,9 @@ function applyDiff(text: string, diff: string, path: string): string {
   return lines.join("\n");
 }
 
-async function deno(cwd: string, ...args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+/** Runs `program` in `cwd`; `shown` is how the transcript names it. */
+async function run(program: string, shown: string, cwd: string, args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(program, {
     args,
     cwd,
     env: { NO_COLOR: "1" },
@@ -83,7 +84,11 @@ async function deno(cwd: string, ...args: string[]) {
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   const out = decode(stdout);
-  return { code, out, all: `$ deno ${args.join(" ")}\n${out}\n${decode(stderr)}` };
+  return { code, out, all: `$ ${shown} ${args.join(" ")}\n${out}\n${decode(stderr)}` };
+}
+
+function deno(cwd: string, ...args: string[]) {
+  return run(Deno.execPath(), "deno", cwd, args);
 }
 
 function escapeRegExp(s: string): string {
@@ -107,17 +112,8 @@ function commandsOf(blocks: readonly DocBlock[]): string[][] {
 }
 
 /** Runs the command line in the copy as the guide does, through its wrapper. */
-async function faultline(cwd: string, ...args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command(`${cwd}/faultline`, {
-    args,
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  const out = decode(stdout);
-  return { code, out, all: `$ ${CLI} ${args.join(" ")}\n${out}\n${decode(stderr)}` };
+function faultline(cwd: string, ...args: string[]) {
+  return run(`${cwd}/faultline`, CLI, cwd, args);
 }
 
 Deno.test("a contributor who follows the guide gets a new strategy and its note running", async (t) => {
