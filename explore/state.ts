@@ -12,9 +12,10 @@
  *   last such step (a part never stored into still holds its set-up value, which every
  *   execution shares);
  * - **per thread**: its key and a hash of everything it has observed: each step's
- *   label and choice, and the value of every part it touched, as it was when touched. A thread's code is deterministic, and what it touches is all it
- *   can read, so two threads with equal observations are in equal states, locals and
- *   pending step included. A store is an observation too: a trylock or a counter
+ *   label and choice, and the value of every part it touched, as it was when touched.
+ *   A thread's code is deterministic, and what it touches is all it can read, so two
+ *   threads with equal observations are in equal states, locals and pending step
+ *   included. A store is an observation too: a trylock or a counter
  *   increment is declared as a store, yet its result depends on the old value.
  *
  * A spawned thread starts from its creator's observations (its closure captured them)

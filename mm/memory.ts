@@ -163,17 +163,13 @@ export function* handle_mm_fault(
   // entry populated. Not with `validate`, whose closure keeps what it read.
   const summarized = !options.validate;
   if (summarized) k.rt.scopeBegin();
-  let table = mm.pgd;
-  for (let depth = 0; depth < 4; depth++) {
-    const next = yield* pXd_alloc(k, mm, table, addr, options.tableGfp);
-    if (!next) {
-      if (summarized) k.rt.scopeEnd();
-      return "oom";
-    }
-    table = next;
-    if (summarized) k.summarize(`walked to ${table.obj.name}`);
+  let table: Table | null = mm.pgd;
+  for (let depth = 0; depth < 4 && table; depth++) {
+    table = yield* pXd_alloc(k, mm, table, addr, options.tableGfp);
+    if (table && summarized) k.summarize(`walked to ${table.obj.name}`);
   }
   if (summarized) k.rt.scopeEnd();
+  if (!table) return "oom";
   return yield* do_anonymous_page(k, mm, vma, table, addr, options);
 }
 
