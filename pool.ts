@@ -151,9 +151,16 @@ function workerCanRun(job: PairJob): boolean {
 function opText(op: Op | undefined): string {
   if (!op) return "an operation";
   const hex = (n: number) => `0x${n.toString(16)}`;
-  return op.op === "fault"
-    ? `fault(${hex(op.addr)})`
-    : `${op.op}(${hex(op.start)}, ${hex(op.end)})`;
+  switch (op.op) {
+    case "fault":
+      return `fault(${hex(op.addr)})`;
+    case "store":
+      return `store(${hex(op.addr)}, ${op.value})`;
+    case "fork":
+      return "fork()";
+    default:
+      return `${op.op}(${hex(op.start)}, ${hex(op.end)})`;
+  }
 }
 
 /** Where a stopped pair was, in words. */

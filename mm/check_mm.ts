@@ -6,21 +6,43 @@
  * - a task that ended inside an RCU read-side section or holding a lock;
  * - a stale PTE: a page still mapped where no VMA is, which userspace can still reach
  *   after munmap() returned;
- * - a leak: an object neither freed nor reachable from the mm (page tables from the
+ * - a leak: an object neither freed nor reachable from an mm (page tables from the
  *   pgd, user pages from PTEs, VMAs from the tree, a PTE table's lock from the table
- *   under `ALLOC_SPLIT_PTLOCKS`, ptlock.ts).
+ *   under `ALLOC_SPLIT_PTLOCKS`, ptlock.ts), or a CPU's TLB;
+ * - after a fork, every mm is audited (the parent and each child), and:
+ *   - a lost write: a user store (mmu.ts) that the page its mm maps at the end does
+ *     not hold, although no later store to that word came after it: it went into a
+ *     page the mm no longer maps;
+ *   - a page two mms map while one of them may write it (a writable PTE, or a writable
+ *     translation left in a TLB): copy-on-write broken;
+ *   - a page mapped by a VMA whose anon_vma chain does not hold the page's anon_vma
+ *     (`page->mapping`): `rmap_walk_anon()` would not find that mapping, so reclaim or
+ *     migration would free or move the page with the mapping left behind.
  *
  * Follows: kernel/fork.c `check_mm()` ("BUG: non-zero pgtables_bytes on freeing mm"),
- * kernel/locking/lockdep.c (`debug_check_no_locks_held()`), Linux 5.18.
+ * kernel/locking/lockdep.c (`debug_check_no_locks_held()`), mm/rmap.c
+ * (`rmap_walk_anon()` walks `page->mapping`'s interval tree of anon_vma_chains), Linux
+ * 5.18 and 6.4.
  *
  * @module
  */
 
 import { Violation } from "../explore/mod.ts";
 import type { Kernel } from "./kernel.ts";
-import { lookup, type Mm } from "./mm_types.ts";
-import { entrySize, hex, isTable, type Table } from "./pgtable.ts";
+import { lookup, type Mm, mmsOf } from "./mm_types.ts";
+import { entrySize, hex, isTable, pte_write, type Table } from "./pgtable.ts";
 import type { KObject } from "./slab.ts";
+import { pageOf } from "./page.ts";
+import { allTlbs, pageAddr } from "./tlb.ts";
+import { storesOf, type UserStore } from "./mmu.ts";
+
+/** A page mapped at the end: by which mm, where, and whether writable. */
+interface Mapping {
+  readonly mm: Mm;
+  readonly addr: number;
+  readonly page: KObject;
+  readonly writable: boolean;
+}
 
 /** Throws the first problem found with the final state. */
 export function check_mm(k: Kernel, mm: Mm): void {
@@ -36,7 +58,35 @@ export function check_mm(k: Kernel, mm: Mm): void {
       throw new Violation("lock-held-at-exit", `${task.name} finished holding ${held.join(", ")}`);
     }
   }
-  const reachable = new Set<KObject>([mm.obj, ...mm.vmas.map((v) => v.obj)]);
+  // `mm` and every child fork made of it (mm_types.ts records them all).
+  const mms = [mm, ...mmsOf(k).filter((other) => other !== mm)];
+  const reachable = new Set<KObject>([
+    ...mms.flatMap((m) => [m.obj, ...m.vmas.map((v) => v.obj)]),
+    ...allTlbs(k).map((tlb) => tlb.obj),
+  ]);
+  const mappings: Mapping[] = [];
+  for (const space of mms) mappings.push(...walkMm(k, space, reachable));
+  const leaked = [...k.slab.objects.values()].filter((o) =>
+    o.state !== "freed" && !reachable.has(o)
+  );
+  if (leaked.length) {
+    throw new Violation(
+      "leak",
+      `${leaked.map((o) => o.name).join(", ")} ${
+        leaked.length === 1 ? "is" : "are"
+      } neither freed ` +
+        `nor reachable from the mm`,
+      leaked.map((o) => k.slab.report(o)),
+    );
+  }
+  checkStores(k, mappings);
+  checkCow(k, mappings);
+  checkRmap(k, mappings);
+}
+
+/** Walks `mm`'s page tables, marking what it reaches; throws on a stale PTE. */
+function walkMm(k: Kernel, mm: Mm, reachable: Set<KObject>): Mapping[] {
+  const mappings: Mapping[] = [];
   const walk = (table: Table) => {
     reachable.add(table.obj);
     // The object the PTE lock lives in: the table itself, or its page->ptl.
@@ -56,20 +106,69 @@ export function check_mm(k: Kernel, mm: Mm): void {
           [k.slab.report(table.obj), k.slab.report(entry)],
         );
       }
+      mappings.push({ mm, addr, page: entry, writable: pte_write(table, addr) });
     }
   };
   walk(mm.pgd);
-  const leaked = [...k.slab.objects.values()].filter((o) =>
-    o.state !== "freed" && !reachable.has(o)
-  );
-  if (leaked.length) {
+  return mappings;
+}
+
+/** Every mm's last store to each word must be in the page the mm maps there. */
+function checkStores(k: Kernel, mappings: readonly Mapping[]): void {
+  const last = new Map<string, UserStore>();
+  for (const store of storesOf(k)) last.set(`${store.mm.obj.name} ${store.addr}`, store);
+  for (const store of last.values()) {
+    const mapped = mappings.find((m) => m.mm === store.mm && m.addr === pageAddr(store.addr));
+    // A page unmapped since took the store with it: nothing left to check.
+    if (!mapped) continue;
+    const held = pageOf(mapped.page)?.words.get(store.addr - pageAddr(store.addr));
+    if (held === store.value) continue;
+    const elsewhere = [...k.slab.objects.values()].find((o) =>
+      o.kind === "page" && pageOf(o)?.words.get(store.addr - pageAddr(store.addr)) === store.value
+    );
     throw new Violation(
-      "leak",
-      `${leaked.map((o) => o.name).join(", ")} ${
-        leaked.length === 1 ? "is" : "are"
-      } neither freed ` +
-        `nor reachable from the mm`,
-      leaked.map((o) => k.slab.report(o)),
+      "lost-write",
+      `${store.cpu}'s store of ${store.value} to ${hex(store.addr)} is lost: ${store.mm.obj.name} ` +
+        `maps ${mapped.page.name} there, which holds ${held ?? "0"}` +
+        (elsewhere ? `; the store went into ${elsewhere.name}` : ""),
+      [k.slab.report(mapped.page), ...(elsewhere ? [k.slab.report(elsewhere)] : [])],
+    );
+  }
+}
+
+/** No page two mms map may be writable by either (a PTE, or a TLB entry left). */
+function checkCow(k: Kernel, mappings: readonly Mapping[]): void {
+  for (const mapping of mappings) {
+    const sharers = mappings.filter((m) => m.page === mapping.page && m.mm !== mapping.mm);
+    if (!sharers.length) continue;
+    const stale = allTlbs(k).find((tlb) =>
+      [...tlb.entries.values()].some((e) => e.page === mapping.page && e.writable)
+    );
+    if (!mapping.writable && !stale) continue;
+    throw new Violation(
+      "cow-shared-writable",
+      `${mapping.page.name} is mapped by ${mapping.mm.obj.name} and ${sharers[0].mm.obj.name}, ` +
+        (mapping.writable
+          ? `and ${mapping.mm.obj.name}'s PTE at ${hex(mapping.addr)} lets it write the page`
+          : `and ${stale!.obj.name} still holds a writable translation of it`) +
+        `: a write would be seen by both`,
+      [k.slab.report(mapping.page)],
+    );
+  }
+}
+
+/** Each mapped page must be reachable by rmap from the VMA that maps it. */
+function checkRmap(k: Kernel, mappings: readonly Mapping[]): void {
+  for (const { mm, addr, page } of mappings) {
+    const vma = lookup(mm, addr)!;
+    const anon_vma = pageOf(page)?.anon_vma;
+    if (anon_vma && vma.avc.includes(anon_vma)) continue;
+    throw new Violation(
+      "anon-rmap-unreachable",
+      `${page.name}, mapped at ${hex(addr)} by ${vma.obj.name} of ${mm.obj.name}, belongs to ` +
+        `${anon_vma ?? "no anon_vma"}, which ${vma.obj.name}'s anon_vma chain ` +
+        `(${vma.avc.join(", ") || "empty"}) does not hold: rmap_walk_anon() would miss this mapping`,
+      [k.slab.report(page), k.slab.report(vma.obj)],
     );
   }
 }

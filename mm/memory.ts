@@ -17,8 +17,20 @@
  * grace period (`tlb_remove_table()` with MMU_GATHER_RCU_TABLE_FREE), which is what the
  * seed mail means by "a PUD that will be freed by RCU".
  *
- * Follows: mm/memory.c and mm/mmu_gather.c, Linux 5.18. Left out: file, shared, COW,
- * swap and huge-page faults; the zero page (every fault allocates); TLB flushes
+ * Write-protect fault (a store the MMU found a read-only PTE for, mmu.ts):
+ * `handle_pte_fault()` loads the PTE, takes the PTE lock and re-checks it (`pte_same()`),
+ * then `do_wp_page()` reuses a page no one else holds (`wp_page_reuse()`) or, for a
+ * page fork shared with a child, `wp_page_copy()`: copy it unlocked, take the PTE lock,
+ * re-check, `ptep_clear_flush()` (which flushes every CPU's translation of the page,
+ * tlb.ts), map the copy writable, drop the old page's mapping and the reference taken
+ * for the copy.
+ *
+ * Follows: mm/memory.c and mm/mmu_gather.c, Linux 5.18 (the write-protect fault: 5.18
+ * and 6.4, which differ there only in folios and `PageAnonExclusive`, see page.ts).
+ * Left out: file, shared, swap and huge-page faults; the zero page (every fault
+ * allocates); a not-present fault's lockless `pte_none()` test in `handle_pte_fault()`
+ * (such a fault goes to `do_anonymous_page()`, whose re-check under the PTE lock
+ * decides the same); TLB flushes
  * (freeing pages at `tlb_finish_mmu()` stands for them), except for the IPI that frees
  * tables under the `"ipi"` and `"rcu-ipi-fallback"` configurations (`KernelConfig` in
  * kernel.ts, `tlb_finish_mmu()` here) and the forced flush under the PTE lock, which
@@ -41,6 +53,7 @@ import {
   indexOf,
   isTable,
   makeTable,
+  pte_write,
   readEntry,
   type Table,
   tableName,
@@ -56,13 +69,23 @@ import {
 } from "./spinlock.ts";
 import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } from "./ptlock.ts";
 import { mmap_assert_locked } from "./mmap_lock.ts";
-import type { Mm, Vma } from "./mm_types.ts";
+import { anonVmaName, type Mm, type Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
 import { call_rcu } from "./rcu.ts";
 import { wait_for_ipi } from "./irq.ts";
+import { copyWords, get_page, page_add_new_anon_rmap, pageOf, put_page_ref } from "./page.ts";
+import { flush_tlb, flushAccesses } from "./tlb.ts";
 
 /** How a fault ended (`vm_fault_t`, reduced). */
 export type FaultResult = "done" | "retry" | "oom" | "sigsegv";
+
+/**
+ * Why the MMU faulted (x86's error code): no PTE (`"not-present"`, every scenario's
+ * `fault` operation, a first touch), or a store to a read-only PTE (`"write-protect"`:
+ * `X86_PF_WRITE | X86_PF_PROT`). Every fault in the model is a write fault
+ * (`FAULT_FLAG_WRITE`).
+ */
+export type FaultCause = "not-present" | "write-protect";
 
 /** What a strategy decides about the fault path. */
 export interface FaultOptions {
@@ -110,7 +133,8 @@ export function* pXd_alloc(
   );
   if (isTable(existing)) return existing;
   // __pXd_alloc() / __pte_alloc()
-  const obj = yield* alloc(k, `${level}_alloc_one`, level, tableName(level, addr), gfp);
+  const base = mm.prefix + tableName(level, addr);
+  const obj = yield* alloc(k, `${level}_alloc_one`, level, base, gfp);
   if (!obj) return null;
   const fresh = makeTable(k, obj, level, addr);
   return yield* spin_locked(
@@ -143,13 +167,14 @@ export function* pXd_alloc(
   );
 }
 
-/** `handle_mm_fault()` for an anonymous, writable VMA. */
+/** `handle_mm_fault()` for a write to an anonymous, writable VMA. */
 export function* handle_mm_fault(
   k: Kernel,
   mm: Mm,
   vma: Vma,
   addr: number,
   options: FaultOptions,
+  cause: FaultCause = "not-present",
 ): Proc<FaultResult> {
   if (options.validate && !(yield* options.validate("walk"))) return "retry";
   yield* step(k, "handle_mm_fault", `${vma.obj.name}->vm_flags`, [{
@@ -170,7 +195,53 @@ export function* handle_mm_fault(
   }
   if (summarized) k.rt.scopeEnd();
   if (!table) return "oom";
+  if (cause === "write-protect") {
+    // handle_pte_fault(): `vmf->orig_pte = *vmf->pte;` (no lock yet).
+    const orig = yield* step(k, "handle_pte_fault", entryName(table, addr), [
+      entryAccess(table, addr, "read"),
+    ], () => {
+      const entry = readEntry(k, table, addr);
+      const writable = entry !== undefined && pte_write(table, addr);
+      k.rt.note(entry ? `${(entry as KObject).name}${writable ? "" : " (read-only)"}` : "none");
+      return entry ? { page: entry as KObject, writable } : undefined;
+    });
+    if (orig) return yield* handle_present_pte(k, mm, vma, table, addr, orig, options);
+  }
   return yield* do_anonymous_page(k, mm, vma, table, addr, options);
+}
+
+/** A PTE as a fault loaded it (`vmf->orig_pte`). */
+interface OrigPte {
+  readonly page: KObject;
+  readonly writable: boolean;
+}
+
+/**
+ * `anon_vma_prepare()`: `if (likely(vma->anon_vma)) return 0;`, else the first fault
+ * in the VMA sets it in `__anon_vma_prepare()`, re-checking under `page_table_lock`
+ * (one step here: nothing else touches anon_vma under that lock). The anon_vma is a
+ * name, not an object (page.ts, mm_types.ts): its own lifetime is not modelled.
+ */
+function* anon_vma_prepare(k: Kernel, vma: Vma): Proc {
+  const anon_vma = yield* step(k, "anon_vma_prepare", `${vma.obj.name}->anon_vma`, [{
+    obj: vma.obj.name,
+    part: "anon_vma",
+    kind: "read",
+  }], () => {
+    k.slab.read(vma.obj, "anon_vma");
+    return vma.anon_vma;
+  });
+  if (anon_vma) return;
+  yield* step(k, "__anon_vma_prepare", `${vma.obj.name}->anon_vma = anon_vma`, [{
+    obj: vma.obj.name,
+    part: "anon_vma",
+    kind: "write",
+  }], () => {
+    k.slab.write(vma.obj, "anon_vma");
+    if (vma.anon_vma) return;
+    vma.anon_vma = anonVmaName(vma);
+    vma.avc.push(vma.anon_vma);
+  });
 }
 
 /** `do_anonymous_page()`: allocate a page and map it, unless another fault did. */
@@ -182,33 +253,13 @@ function* do_anonymous_page(
   addr: number,
   options: FaultOptions,
 ): Proc<FaultResult> {
-  // anon_vma_prepare(): `if (likely(vma->anon_vma)) return 0;`, else the first fault
-  // in the VMA sets it in __anon_vma_prepare(), re-checking under page_table_lock (one
-  // step here: nothing else touches anon_vma under that lock).
-  const hasAnonVma = yield* step(k, "anon_vma_prepare", `${vma.obj.name}->anon_vma`, [{
-    obj: vma.obj.name,
-    part: "anon_vma",
-    kind: "read",
-  }], () => {
-    k.slab.read(vma.obj, "anon_vma");
-    return vma.anon_vma;
-  });
-  if (!hasAnonVma) {
-    yield* step(k, "__anon_vma_prepare", `${vma.obj.name}->anon_vma = anon_vma`, [{
-      obj: vma.obj.name,
-      part: "anon_vma",
-      kind: "write",
-    }], () => {
-      k.slab.write(vma.obj, "anon_vma");
-      vma.anon_vma = true;
-    });
-  }
+  yield* anon_vma_prepare(k, vma);
   if (options.validate && !(yield* options.validate("alloc-page"))) return "retry";
   const page = yield* alloc(
     k,
     "alloc_zeroed_user_highpage_movable",
     "page",
-    `page@${hex(addr)}`,
+    `page@${hex(alignDown(addr, entrySize("pte")))}`,
     options.pageGfp,
   );
   if (!page) return "oom";
@@ -224,8 +275,135 @@ function* do_anonymous_page(
     return "retry";
   }
   // A strategy's `validate("set-pte")` runs in between: it must leave the lock held.
-  yield* set_anon_pte(k, pte, addr, page, ptl);
+  yield* set_anon_pte(k, pte, addr, page, ptl, vma.anon_vma);
   yield* spin_unlock(k, ptl);
+  return "done";
+}
+
+/**
+ * `handle_pte_fault()` for a present PTE, a write: under the PTE lock, `if
+ * (!pte_same(*vmf->pte, entry)) goto unlock;`, then `do_wp_page()` if it is read-only,
+ * else the spurious fault's `ptep_set_access_flags()` (nothing the model tracks). In
+ * `do_wp_page()`, an anonymous page whose count is 1 is reused (`wp_page_reuse()`: the
+ * PTE made writable); otherwise `get_page(vmf->page); pte_unmap_unlock(vmf->pte,
+ * vmf->ptl); return wp_page_copy(vmf);`.
+ */
+function* handle_present_pte(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  pte: Table,
+  addr: number,
+  orig: OrigPte,
+  options: FaultOptions,
+): Proc<FaultResult> {
+  const ptl = pte_lockptr(k, mm, pte);
+  yield* spin_lock(k, ptl);
+  const decision = yield* step(k, "do_wp_page", `${entryName(pte, addr)}: ${orig.page.name}`, [
+    entryAccess(pte, addr, "write"),
+    { obj: orig.page.name, kind: "write" },
+  ], () => {
+    if (!pte_same(k, pte, addr, orig)) {
+      k.rt.note("!pte_same: unlock");
+      return "unlock" as const;
+    }
+    if (orig.writable) {
+      k.rt.note("writable: spurious fault");
+      return "unlock" as const;
+    }
+    const state = pageOf(orig.page);
+    if (!state || state.refcount === 1) {
+      writeEntry(k, pte, addr, orig.page, `${entryName(pte, addr)} writable (wp_page_reuse)`);
+      k.rt.note("page_count 1: wp_page_reuse");
+      return "unlock" as const;
+    }
+    get_page(k, orig.page);
+    k.rt.note(`page_count ${state.refcount}: wp_page_copy`);
+    return "copy" as const;
+  });
+  yield* spin_unlock(k, ptl);
+  if (decision === "unlock") return "done";
+  return yield* wp_page_copy(k, mm, vma, pte, addr, orig, options);
+}
+
+/** `pte_same(*vmf->pte, vmf->orig_pte)`: the same page, with the same write bit. */
+function pte_same(k: Kernel, pte: Table, addr: number, orig: OrigPte): boolean {
+  return readEntry(k, pte, addr) === orig.page && pte_write(pte, addr) === orig.writable;
+}
+
+/**
+ * `wp_page_copy()`: a private copy of the page fork shares, as mm/memory.c writes it
+ * (5.18 and 6.4): `anon_vma_prepare()`, allocate, `__wp_page_copy_user()` with no lock
+ * held, then under the PTE lock, `if (likely(pte_same(*vmf->pte, vmf->orig_pte)))`:
+ * `ptep_clear_flush_notify()`, `page_add_new_anon_rmap()`, `set_pte_at_notify()`,
+ * `page_remove_rmap(old_page)`, and `put_page()` of the old page's mapping reference;
+ * else the new page is put. Then `put_page(old_page)`, the reference `do_wp_page()`
+ * took.
+ */
+function* wp_page_copy(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  pte: Table,
+  addr: number,
+  orig: OrigPte,
+  options: FaultOptions,
+): Proc<FaultResult> {
+  const old = orig.page;
+  yield* anon_vma_prepare(k, vma);
+  const retry = function* (): Proc<FaultResult> {
+    yield* put_page(k, old);
+    return "retry";
+  };
+  if (options.validate && !(yield* options.validate("alloc-page"))) return yield* retry();
+  const base = `page@${hex(alignDown(addr, entrySize("pte")))}`;
+  const page = yield* alloc(k, "alloc_page_vma", "page", base, options.pageGfp);
+  if (!page) {
+    yield* put_page(k, old);
+    return "oom";
+  }
+  const words = yield* step(k, "__wp_page_copy_user", `${old.name} → ${page.name}`, [
+    { obj: old.name, kind: "read" },
+  ], () => copyWords(k, old));
+  if (options.validate && !(yield* options.validate("lock-pte"))) {
+    yield* put_page(k, page);
+    return yield* retry();
+  }
+  const ptl = pte_lockptr(k, mm, pte);
+  yield* spin_lock(k, ptl);
+  if (options.validate && !(yield* options.validate("set-pte"))) {
+    yield* spin_unlock(k, ptl);
+    yield* put_page(k, page);
+    return yield* retry();
+  }
+  const same = yield* step(k, "ptep_clear_flush", entryName(pte, addr), [
+    entryAccess(pte, addr, "write"),
+    ...flushAccesses(k, addr),
+  ], () => {
+    lockdep_assert_held(k, ptl, "ptep_clear_flush");
+    if (!pte_same(k, pte, addr, orig)) {
+      k.rt.note("!pte_same: put the copy");
+      return false;
+    }
+    writeEntry(k, pte, addr, undefined, `${entryName(pte, addr)} cleared`);
+    flush_tlb(k, mm, addr);
+    return true;
+  });
+  if (same) {
+    yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [
+      entryAccess(pte, addr, "write"),
+      { obj: page.name, kind: "write" },
+      { obj: old.name, kind: "write" },
+    ], () => {
+      lockdep_assert_held(k, ptl, "set_pte_at");
+      page_add_new_anon_rmap(k, page, vma.anon_vma, words);
+      writeEntry(k, pte, addr, page, `${entryName(pte, addr)} = ${page.name}`);
+      // page_remove_rmap(old_page) and the put_page() of its mapping's reference.
+      put_page_ref(k, old);
+    });
+  } else yield* put_page(k, page);
+  yield* spin_unlock(k, ptl);
+  yield* put_page(k, old);
   return "done";
 }
 
@@ -241,6 +419,7 @@ export function* set_anon_pte(
   addr: number,
   page: KObject,
   ptl: SpinLock,
+  anon_vma: string | undefined,
 ): Proc {
   yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [
     entryAccess(pte, addr, "write"),
@@ -253,18 +432,22 @@ export function* set_anon_pte(
       k.rt.note("already mapped: put_page");
       return;
     }
+    page_add_new_anon_rmap(k, page, anon_vma);
     writeEntry(k, pte, addr, page, `${entryName(pte, addr)} = ${page.name}`);
   });
 }
 
-/** `put_page()`: frees a page a fault allocated and did not map (the speculative fault's too). */
+/**
+ * `put_page()`: drops a reference to `page`, freeing it with the last (a page a fault
+ * allocated and did not map, the speculative fault's too, has only its own).
+ */
 export function* put_page(k: Kernel, page: KObject): Proc {
   yield* step(
     k,
     "put_page",
     page.name,
     [{ obj: page.name, kind: "write" }],
-    () => k.slab.free(page),
+    () => put_page_ref(k, page),
   );
 }
 
@@ -339,7 +522,7 @@ function* tlb_flush_mmu_free(k: Kernel, tlb: MmuGather): Proc {
     "tlb_flush_mmu_free",
     `free ${pages.map((p) => p.name).join(", ")}`,
     pages.map((p) => ({ obj: p.name, kind: "write" as const })),
-    () => pages.forEach((p) => k.slab.free(p)),
+    () => pages.forEach((p) => put_page_ref(k, p)),
   );
 }
 
@@ -594,7 +777,7 @@ export function* tlb_finish_mmu(k: Kernel, tlb: MmuGather): Proc {
       `free ${names.join(", ")}`,
       names.map((obj) => ({ obj, kind: "write" as const })),
       () => {
-        pages.forEach((p) => k.slab.free(p));
+        pages.forEach((p) => put_page_ref(k, p));
         tables.forEach((t) => k.slab.free(t.obj));
       },
     );
@@ -610,7 +793,7 @@ export function* tlb_finish_mmu(k: Kernel, tlb: MmuGather): Proc {
         obj: p.name,
         kind: "write" as const,
       })),
-      () => pages.forEach((p) => k.slab.free(p)),
+      () => pages.forEach((p) => put_page_ref(k, p)),
     );
   }
   if (tlb.tables.length) {

@@ -13,8 +13,10 @@
  * fault series (v2, 2022-01); `vm_sequence`, `vm_ref_count` and `mm_rb_lock` follow
  * Laurent Dufour's (v11, 2018-05: "[PATCH v11 09/26] mm: VMA sequence count", and
  * "mm: protect mm_rb tree with a rwlock", v10 17/25).
- * Left out: file mappings, anon_vma chains, flags other than "anonymous, writable",
- * VMA merging and splitting (scenarios map and unmap whole VMAs).
+ * Left out: file mappings, the anon_vma objects themselves (names, see `anon_vma`),
+ * flags other than "anonymous, writable", VMA merging and splitting (scenarios map and
+ * unmap whole VMAs). Every mm created, the first and every fork's child, is recorded
+ * with the kernel ({@linkcode mmsOf}), for the audit.
  *
  * @module
  */
@@ -25,6 +27,7 @@ import type { Contents, KObject } from "./slab.ts";
 import { RwSem } from "./rwsem.ts";
 import { SeqCount } from "./seqlock.ts";
 import { SpinLock } from "./spinlock.ts";
+import { page_add_new_anon_rmap } from "./page.ts";
 
 /** A virtual memory area: [start, end), anonymous and writable. */
 export interface Vma {
@@ -52,12 +55,20 @@ export interface Vma {
    */
   vm_ref_count: number;
   /**
-   * Whether `vma->anon_vma` is set: by the first fault that maps a page in the VMA
-   * (`__anon_vma_prepare()`), or in set-up for a VMA with a prefaulted page. A fresh
-   * VMA has none; the speculative series and 6.4's lock_vma_under_rcu() then fall back
-   * to mmap_lock. (The anon_vma itself, its chain and its lock are not modelled.)
+   * `vma->anon_vma`, by name, once set: by the first fault that maps a page in the VMA
+   * (`__anon_vma_prepare()`), in set-up for a VMA with a prefaulted page, or by fork
+   * for the child's copy (`anon_vma_fork()`, fork.ts). A fresh VMA has none; the
+   * speculative series and 6.4's lock_vma_under_rcu() then fall back to mmap_lock.
+   * (The anon_vma is a name: its own lifetime, its lock and its interval tree are not
+   * modelled.)
    */
-  anon_vma: boolean;
+  anon_vma: string | undefined;
+  /**
+   * The anon_vmas the VMA is linked to by its `anon_vma_chain`, its own last: the
+   * parent's chain and a new anon_vma for a fork's child (`anon_vma_clone()`). An rmap
+   * walk from a page's `page->mapping` reaches exactly the VMAs whose chain holds it.
+   */
+  readonly avc: string[];
   /**
    * `VM_GROWSDOWN`: a stack, which `expand_stack()` may grow down under
    * `mmap_read_lock()`, so munmap() of the VMA below it keeps `mmap_lock` for writing
@@ -70,6 +81,12 @@ export interface Vma {
 /** An address space. */
 export interface Mm {
   readonly obj: KObject;
+  /**
+   * What the names of its objects begin with: nothing for the process, `"child "` for
+   * the copy fork makes (`child PUD@0x0`, `child VMA@0x3fe00000`), so a trace tells
+   * the two apart.
+   */
+  readonly prefix: string;
   readonly pgd: Table;
   readonly mmap_lock: RwSem;
   /** Odd while mmap_write_lock() is held (speculative page faults, v2). */
@@ -86,12 +103,20 @@ export interface Mm {
 /** The access to the VMA tree (`mm->mm_mt`). */
 export const VMA_TREE = "mm_mt";
 
-/** Builds an empty mm: a pgd and no VMAs. */
-export function mm_alloc(k: Kernel): Mm {
-  const obj = k.slab.create("mm", "mm");
-  const pgd = makeTable(k, k.slab.create("pgd", "PGD"), "pgd", 0);
+const mms = new WeakMap<Kernel, Mm[]>();
+
+/** Every mm of an execution, in the order they were created: the process, then its children. */
+export function mmsOf(k: Kernel): readonly Mm[] {
+  return mms.get(k) ?? [];
+}
+
+/** Builds an empty mm: a pgd and no VMAs; its objects' names begin with `prefix`. */
+export function mm_alloc(k: Kernel, prefix = ""): Mm {
+  const obj = k.slab.create("mm", `${prefix}mm`);
+  const pgd = makeTable(k, k.slab.create("pgd", `${prefix}PGD`), "pgd", 0);
   const mm: Mm = {
     obj,
+    prefix,
     pgd,
     mmap_lock: new RwSem("mmap_lock", obj),
     mmap_seq: new SeqCount("mmap_seq", obj),
@@ -100,6 +125,7 @@ export function mm_alloc(k: Kernel): Mm {
     mm_rb_lock: new RwSem("mm_rb_lock", obj),
     vmas: [],
   };
+  mms.set(k, [...mmsOf(k), mm]);
   obj.contents = fields({
     mm_lock_seq: () => String(mm.mm_lock_seq),
     [VMA_TREE]: () => mm.vmas.map((v) => v.obj.name).join(","),
@@ -107,9 +133,18 @@ export function mm_alloc(k: Kernel): Mm {
   return mm;
 }
 
-/** Creates a VMA object (not yet in the tree), a stack if `growsdown`. */
-export function vm_area_alloc(k: Kernel, start: number, end: number, growsdown = false): Vma {
-  const obj = k.slab.create("vma", `VMA@${hex(start)}`);
+/**
+ * Creates a VMA object (not yet in the tree), a stack if `growsdown`, its name
+ * beginning with `prefix` (its mm's).
+ */
+export function vm_area_alloc(
+  k: Kernel,
+  start: number,
+  end: number,
+  growsdown = false,
+  prefix = "",
+): Vma {
+  const obj = k.slab.create("vma", `${prefix}VMA@${hex(start)}`);
   const vma: Vma = {
     obj,
     start,
@@ -119,7 +154,8 @@ export function vm_area_alloc(k: Kernel, start: number, end: number, growsdown =
     detached: false,
     vm_sequence: new SeqCount("vm_sequence", obj),
     vm_ref_count: 1,
-    anon_vma: false,
+    anon_vma: undefined,
+    avc: [],
     growsdown,
   };
   obj.contents = fields({
@@ -127,7 +163,7 @@ export function vm_area_alloc(k: Kernel, start: number, end: number, growsdown =
     vm_flags: () => growsdown ? "VM_READ|VM_WRITE|VM_GROWSDOWN" : "VM_READ|VM_WRITE",
     vm_lock_seq: () => String(vma.vm_lock_seq),
     detached: () => String(vma.detached),
-    anon_vma: () => String(vma.anon_vma),
+    anon_vma: () => vma.anon_vma ?? "none",
     vm_ref_count: () => String(vma.vm_ref_count),
   });
   return vma;
@@ -136,6 +172,11 @@ export function vm_area_alloc(k: Kernel, start: number, end: number, growsdown =
 /** The contents of an object whose parts are named fields. */
 function fields(values: Readonly<Record<string, () => string>>): Contents {
   return { parts: () => Object.keys(values), value: (part) => values[part]?.() };
+}
+
+/** The name of the anon_vma a VMA's first fault (or fork) gives it: `anon_vma(VMA@0x0)`. */
+export function anonVmaName(vma: Vma): string {
+  return `anon_vma(${vma.obj.name})`;
 }
 
 /** Inserts `vma` into the tree, keeping it sorted. */
@@ -168,7 +209,10 @@ export function setupVma(
  */
 export function setupFault(k: Kernel, mm: Mm, addr: number): void {
   const vma = lookup(mm, addr);
-  if (vma) vma.anon_vma = true;
+  if (vma && !vma.anon_vma) {
+    vma.anon_vma = anonVmaName(vma);
+    vma.avc.push(vma.anon_vma);
+  }
   let table = mm.pgd;
   for (const level of LEVELS.slice(1)) {
     const i = indexOf(table.level, addr);
@@ -179,5 +223,7 @@ export function setupFault(k: Kernel, mm: Mm, addr: number): void {
     }
     table = next;
   }
-  table.entries.set(indexOf("pte", addr), k.slab.create("page", `page@${hex(addr)}`));
+  const page = k.slab.create("page", `page@${hex(addr)}`);
+  page_add_new_anon_rmap(k, page, vma?.anon_vma);
+  table.entries.set(indexOf("pte", addr), page);
 }

@@ -8,9 +8,15 @@
  * its split page-table lock (`ptl`), when the configuration has split PTE locks
  * (ptlock.ts).
  *
+ * A PTE maps its page writable unless it is write-protected (`_PAGE_RW` clear): fork
+ * write-protects the anonymous pages it shares with the child (`ptep_set_wrprotect()`
+ * in `copy_present_pte()`, mm/fork.ts), and a write to such a PTE faults
+ * (`do_wp_page()`, memory.ts).
+ *
  * Follows: arch/x86/include/asm/pgtable_64_types.h, include/linux/pgtable.h
- * (`pXd_offset`, `pXd_none`, `pXd_addr_end`), include/linux/mm.h (`pte_lockptr`),
- * Linux 5.18. Left out: huge pages, swap and migration entries, access/dirty bits,
+ * (`pXd_offset`, `pXd_none`, `pXd_addr_end`, `ptep_set_wrprotect`), include/linux/mm.h
+ * (`pte_lockptr`), Linux 5.18. Left out: huge pages, swap and migration entries,
+ * access/dirty bits and every permission bit but `_PAGE_RW`,
  * folded levels (all five levels always exist), addresses above 2^53 (JavaScript
  * numbers; the scenarios use low user addresses).
  *
@@ -53,6 +59,8 @@ export interface Table {
    * through `pte_lockptr()` (ptlock.ts), which knows where the lock is.
    */
   readonly ptl?: SpinLock;
+  /** In PTE tables: the indices of the write-protected PTEs (`!pte_write()`). */
+  readonly wrprotected?: Set<number>;
 }
 
 /** Bytes mapped by one entry of a `level` table (PUD_SIZE for "pud"...). */
@@ -92,6 +100,7 @@ export function hex(n: number): string {
 export function makeTable(k: Kernel, obj: KObject, level: Level, addr: number): Table {
   const ptl = level === "pte" ? ptlock_init(k, obj) : undefined;
   const entries = new Map<number, Table | KObject>();
+  const wrprotected = level === "pte" ? new Set<number>() : undefined;
   obj.contents = {
     parts: () => [...entries.keys()].map(String),
     // An entry holds the next table or the page, by name; an empty one is "none".
@@ -99,7 +108,9 @@ export function makeTable(k: Kernel, obj: KObject, level: Level, addr: number): 
       const index = Number(part);
       if (!Number.isInteger(index) || index < 0 || index >= PTRS_PER_TABLE) return undefined;
       const entry = entries.get(index);
-      return entry === undefined ? "none" : isTable(entry) ? entry.obj.name : entry.name;
+      if (entry === undefined) return "none";
+      if (isTable(entry)) return entry.obj.name;
+      return wrprotected?.has(index) ? `${entry.name} (read-only)` : entry.name;
     },
   };
   return {
@@ -108,6 +119,7 @@ export function makeTable(k: Kernel, obj: KObject, level: Level, addr: number): 
     base: alignDown(addr, tableSize(level)),
     entries,
     ...(ptl ? { ptl } : {}),
+    ...(wrprotected ? { wrprotected } : {}),
   };
 }
 
@@ -139,7 +151,8 @@ export function readEntry(k: Kernel, table: Table, addr: number): Table | KObjec
 
 /**
  * Sets entry `addr` of `table` to `value`, or clears it (`undefined`); `what` says what
- * is stored, for a store into a detached table.
+ * is stored, for a store into a detached table. A page is mapped writable unless
+ * `writable` is false (`pte_wrprotect()`).
  */
 export function writeEntry(
   k: Kernel,
@@ -147,10 +160,22 @@ export function writeEntry(
   addr: number,
   value: Table | KObject | undefined,
   what = entryName(table, addr),
+  writable = true,
 ): void {
   k.slab.write(table.obj, entryPart(table, addr), what);
-  if (value) table.entries.set(indexOf(table.level, addr), value);
-  else table.entries.delete(indexOf(table.level, addr));
+  const index = indexOf(table.level, addr);
+  if (value) table.entries.set(index, value);
+  else table.entries.delete(index);
+  if (value && !writable) table.wrprotected?.add(index);
+  else table.wrprotected?.delete(index);
+}
+
+/**
+ * `pte_write()` of entry `addr` of PTE table `pte`, read with the entry itself (the
+ * caller's `readEntry()` is the load).
+ */
+export function pte_write(pte: Table, addr: number): boolean {
+  return !pte.wrprotected?.has(indexOf(pte.level, addr));
 }
 
 /**

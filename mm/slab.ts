@@ -37,7 +37,17 @@
 import { type Access, type ObjectReport, Violation } from "../explore/mod.ts";
 
 /** What an object is. Page-table levels are named as in the kernel. */
-export type ObjKind = "pgd" | "p4d" | "pud" | "pmd" | "pte" | "vma" | "page" | "mm" | "ptl";
+export type ObjKind =
+  | "pgd"
+  | "p4d"
+  | "pud"
+  | "pmd"
+  | "pte"
+  | "vma"
+  | "page"
+  | "mm"
+  | "ptl"
+  | "tlb";
 
 /** Where an object is in its life. */
 export type Lifetime = "live" | "detached" | "freed";

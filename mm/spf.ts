@@ -80,7 +80,7 @@ export interface VmaCopy {
   readonly vma: Vma;
   readonly vm_start: number;
   readonly vm_end: number;
-  readonly anon_vma: boolean;
+  readonly anon_vma: string | undefined;
 }
 
 /** `struct vm_fault` on the speculative path, as far as the model needs it. */
@@ -221,6 +221,7 @@ function* do_anonymous_page(
     k,
     vmf.mm,
     vmf.address,
+    vmf.vma.anon_vma,
     () => pte_map_lock(k, vmf, options.walk ?? "rcu", options.ptlLock),
   );
 }
@@ -236,6 +237,7 @@ export function* map_anon_page(
   k: Kernel,
   mm: Mm,
   address: number,
+  anon_vma: string | undefined,
   map_lock: () => Proc<Table | undefined>,
 ): Proc<FaultResult> {
   const page = yield* alloc(
@@ -252,7 +254,7 @@ export function* map_anon_page(
     return "retry";
   }
   const ptl = pte_lockptr(k, mm, locked);
-  yield* set_anon_pte(k, locked, address, page, ptl);
+  yield* set_anon_pte(k, locked, address, page, ptl, anon_vma);
   yield* spin_unlock(k, ptl);
   return "done";
 }

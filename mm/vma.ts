@@ -84,18 +84,32 @@ export function* vma_mas_remove(k: Kernel, mm: Mm, vma: Vma): Proc<Neighbours> {
 
 /**
  * `vm_area_alloc()` + `vma_mas_store()`: a new VMA for [start, end) in the tree. Needs
- * `mmap_lock` held for writing (`assertTreeWriter()`).
+ * `mmap_lock` held for writing (`assertTreeWriter()`). With `writeLocked`, the VMA is
+ * write-locked before it is stored, as Linux 6.6's `mmap_region()` does
+ * (`vma_start_write(vma)` before `vma_iter_store()`: "mm: always lock new vma before
+ * inserting into vma tree", 6.6-rc1): no one can see the VMA yet, so the lock is
+ * uncontended and its steps are this one (`vm_lock_seq = mm_lock_seq`).
  */
-export function* vma_mas_store(k: Kernel, mm: Mm, start: number, end: number): Proc<Vma> {
+export function* vma_mas_store(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  writeLocked = false,
+): Proc<Vma> {
   return yield* step(
     k,
     "vma_mas_store",
     `[${hex(start)}, ${hex(end)})`,
-    [treeAccess(mm, "write")],
+    [treeAccess(mm, "write"), ...(writeLocked ? [{ obj: mm.obj.name, part: "mm_lock_seq", kind: "read" as const }] : [])],
     () => {
       assertTreeWriter(k, mm, "vma_mas_store");
       k.slab.write(mm.obj, VMA_TREE);
       const vma = vm_area_alloc(k, start, end);
+      if (writeLocked) {
+        k.slab.read(mm.obj, "mm_lock_seq");
+        vma.vm_lock_seq = mm.mm_lock_seq;
+      }
       insertVma(mm, vma);
       k.rt.note(vma.obj.name);
       return vma;

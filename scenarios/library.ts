@@ -178,6 +178,62 @@ export const scenarios: readonly Scenario[] = [
     layout: "fault-vs-munmap with the page next to the fault's mapped: its PMD and PTE " +
       "tables exist, so a fault that only walks existing tables runs against the teardown",
   },
+  {
+    name: "fork-vs-stale-tlb-store",
+    question: "Can a thread's store through a writable TLB entry race with fork() " +
+      "write-protecting the page it writes?",
+    vmas: [A, REST],
+    prefault: [GiB],
+    tlb: [[1, GiB]],
+    cpus: [[{ op: "fork" }], [{ op: "store", addr: GiB + 0x10, value: "1" }]],
+    bounds: NO_FAILURES,
+    layout: "CPU1 wrote the page at 1 GiB before the fork, so its TLB maps it writable: " +
+      "until fork's flush_tlb_mm() it may store through it into the page now shared " +
+      "with the child, which the child then sees, as it would had the store come first",
+  },
+  {
+    name: "fork-vs-write-fault",
+    question: "Can a write fault on a page fork() has just write-protected race with the " +
+      "rest of fork()?",
+    vmas: [A, REST],
+    prefault: [GiB],
+    cpus: [[{ op: "fork" }], [{ op: "store", addr: GiB + 0x8, value: "1" }]],
+    bounds: NO_FAILURES,
+    layout: "fork-vs-stale-tlb-store with CPU1's TLB cold: its store walks the page tables, " +
+      "and once fork has write-protected the PTE it takes a write fault, do_wp_page(), " +
+      "which copies the page fork shares with the child",
+  },
+  {
+    name: "fork-vs-write-fault-stale-tlb",
+    question: "Can a write fault copying a page fork() shares race with another thread's " +
+      "store through a TLB entry fork has not flushed yet?",
+    vmas: [A, REST],
+    prefault: [GiB],
+    tlb: [[2, GiB]],
+    cpus: [
+      [{ op: "fork" }],
+      [{ op: "store", addr: GiB + 0x8, value: "1" }],
+      [{ op: "store", addr: GiB + 0x10, value: "2" }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "fork-vs-write-fault and fork-vs-stale-tlb-store at once, on three CPUs: " +
+      "wp_page_copy() on CPU1 copies the page while CPU2 may still store into it through " +
+      "its stale writable translation, which only fork's flush_tlb_mm() or the copy's " +
+      "ptep_clear_flush() removes",
+  },
+  {
+    name: "fork-vs-first-fault",
+    question: "Can the first fault in a VMA, which gives it its anon_vma, race with fork() " +
+      "copying that VMA?",
+    vmas: [A, REST],
+    prefault: [REST[0]],
+    cpus: [[{ op: "fork" }], [{ op: "fault", addr: GiB }]],
+    bounds: NO_FAILURES,
+    layout: "A has no page and so no anon_vma: anon_vma_fork() gives the child's copy " +
+      "none, but if the fault's anon_vma_prepare() and page come before " +
+      "copy_page_range() reads src_vma->anon_vma, the page is copied into a child " +
+      "whose anon_vma chain does not hold its anon_vma",
+  },
 ];
 
 /**

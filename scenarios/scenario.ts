@@ -16,16 +16,27 @@ import {
   type Granularity,
   Kernel,
   type KernelConfig,
+  type Mm,
   mm_alloc,
   setupFault,
+  setupTlb,
   setupVma,
+  tlb_init,
+  user_store,
 } from "../mm/mod.ts";
 import type { Strategy } from "../strategies/strategy.ts";
 import { validateScenario } from "./validate.ts";
 
-/** What one CPU does, in order. */
+/**
+ * What one CPU does, in order. `fault` is a page fault on a page the CPU never touched
+ * (a first touch); `store` is a user store of `value` at `addr` (any 8-byte-aligned
+ * address), through the CPU's TLB, faulting as the MMU decides (mm/mmu.ts); `fork`
+ * copies the address space into a child that does not run.
+ */
 export type Op =
   | { readonly op: "fault"; readonly addr: number }
+  | { readonly op: "store"; readonly addr: number; readonly value: string }
+  | { readonly op: "fork" }
   | { readonly op: "munmap"; readonly start: number; readonly end: number }
   | { readonly op: "mmap"; readonly start: number; readonly end: number };
 
@@ -41,6 +52,12 @@ export interface Scenario {
   readonly stacks?: readonly number[];
   /** Addresses faulted in before the CPUs start. */
   readonly prefault: readonly number[];
+  /**
+   * Translations in a CPU's TLB when it starts, as [CPU index, page address]: a page
+   * the CPU wrote before the race, of those in `prefault`, cached writable. Every CPU
+   * of a scenario with a `store` or a warm TLB has a TLB (mm/tlb.ts); none if absent.
+   */
+  readonly tlb?: readonly (readonly [number, number])[];
   /** One list of operations per CPU. */
   readonly cpus: readonly (readonly Op[])[];
   readonly bounds: Bounds;
@@ -63,6 +80,22 @@ export interface StepWatch {
    * operation's first step.
    */
   step(cpu: number, index: number, request: StepRequest | undefined): void;
+}
+
+/** The steps of `op`, run on `mm` with `strategy`'s locking. */
+function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
+  switch (op.op) {
+    case "fault":
+      return strategy.fault(k, mm, op.addr);
+    case "store":
+      return user_store(k, mm, op.addr, op.value, (cause) => strategy.fault(k, mm, op.addr, cause));
+    case "fork":
+      return strategy.fork(k, mm);
+    case "munmap":
+      return strategy.munmap(k, mm, op.start, op.end);
+    case "mmap":
+      return strategy.mmap(k, mm, op.start, op.end);
+  }
 }
 
 /** `proc`, delegated step by step as `yield*` would, telling `watch` each step it takes. */
@@ -107,16 +140,16 @@ export function program(
       setupVma(k, mm, start, end, scenario.stacks?.includes(start) ?? false);
     }
     for (const addr of scenario.prefault) setupFault(k, mm, addr);
+    if (scenario.tlb?.length || scenario.cpus.flat().some((op) => op.op === "store")) {
+      const tlbs = scenario.cpus.map((_, cpu) => tlb_init(k, `CPU${cpu}`));
+      for (const [cpu, addr] of scenario.tlb ?? []) setupTlb(k, tlbs[cpu], mm, addr);
+    }
     return {
       threads: scenario.cpus.map((ops, cpu) => ({
         name: `CPU${cpu}`,
         body: function* () {
           for (const [index, op] of ops.entries()) {
-            const proc: Proc<unknown> = op.op === "fault"
-              ? strategy.fault(k, mm, op.addr)
-              : op.op === "munmap"
-              ? strategy.munmap(k, mm, op.start, op.end)
-              : strategy.mmap(k, mm, op.start, op.end);
+            const proc = run(strategy, k, mm, op);
             if (watch) yield* watched(proc, cpu, index, watch);
             else yield* proc;
           }

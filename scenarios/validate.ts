@@ -128,6 +128,18 @@ export function validateScenario(scenario: Scenario): void {
     }
   }
 
+  const tlb: unknown = scenario.tlb ?? [];
+  if (!Array.isArray(tlb)) fail("tlb", "not a list of [CPU, page address] pairs");
+  for (const [i, entry] of (tlb as unknown[]).entries()) {
+    const [cpu, addr] = Array.isArray(entry) ? entry : [];
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= (scenario.cpus?.length ?? 0)) {
+      fail(`tlb[${i}]`, `${String(cpu)} is not the index of a CPU of cpus`);
+    }
+    if (!scenario.prefault.includes(addr)) {
+      fail(`tlb[${i}]`, `${shown(addr)} is not a prefaulted page (only a mapped page is cached)`);
+    }
+  }
+
   if (!Array.isArray(scenario.cpus) || scenario.cpus.length === 0) {
     fail("cpus", "no CPUs: a scenario needs at least one CPU with operations");
   }
@@ -143,6 +155,21 @@ export function validateScenario(scenario: Scenario): void {
           if (problem) fail(`${field} (fault) addr`, problem);
           break;
         }
+        case "store": {
+          const a = op.addr;
+          if (typeof a !== "number" || !Number.isSafeInteger(a) || a < 0 || a % 8 !== 0) {
+            fail(`${field} (store) addr`, `${shown(a)} is not an 8-byte-aligned address`);
+          }
+          if (a >= USER_ADDRESS_LIMIT) {
+            fail(`${field} (store) addr`, `${shown(a)} is beyond the user address space`);
+          }
+          if (typeof op.value !== "string" || op.value === "") {
+            fail(`${field} (store) value`, "a store needs a value (a non-empty string)");
+          }
+          break;
+        }
+        case "fork":
+          break;
         case "munmap":
         case "mmap": {
           const problem = rangeProblem(op.start, op.end);

@@ -29,6 +29,9 @@
 
 import type { Proc } from "../explore/mod.ts";
 import {
+  dup_mmap,
+  type DupMmapHooks,
+  type FaultCause,
   type FaultOptions,
   type FaultResult,
   GFP_HIGHUSER_MOVABLE,
@@ -58,10 +61,17 @@ export const SLEEPING_ALLOCATIONS: FaultOptions = {
 };
 
 /** The 5.18 fault: find the VMA and handle the fault under mmap_read_lock(). */
-export function* fault_under_mmap_lock(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
+export function* fault_under_mmap_lock(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  cause?: FaultCause,
+): Proc<FaultResult> {
   yield* mmap_read_lock(k, mm);
   const vma = yield* vma_lookup(k, mm, addr);
-  const result = vma ? yield* handle_mm_fault(k, mm, vma, addr, SLEEPING_ALLOCATIONS) : "sigsegv";
+  const result = vma
+    ? yield* handle_mm_fault(k, mm, vma, addr, SLEEPING_ALLOCATIONS, cause)
+    : "sigsegv";
   yield* mmap_read_unlock(k, mm);
   return result;
 }
@@ -97,6 +107,23 @@ export function* munmap_under_mmap_lock(
   else yield* mmap_write_unlock(k, mm);
 }
 
+/**
+ * fork()'s copy of the address space, under `mmap_write_lock(oldmm)` as 5.18's and
+ * 6.4's `dup_mmap()` take it, released with `unlock` (6.4's ends the VMA write locks
+ * too) after `flush_tlb_mm(oldmm)`; `hooks` are what a version adds (6.6's
+ * `vma_start_write()` of each VMA).
+ */
+export function* fork_under_mmap_lock(
+  k: Kernel,
+  mm: Mm,
+  unlock: (k: Kernel, mm: Mm) => Proc = mmap_write_unlock,
+  hooks: DupMmapHooks = {},
+): Proc {
+  yield* mmap_write_lock(k, mm);
+  yield* dup_mmap(k, mm, hooks);
+  yield* unlock(k, mm);
+}
+
 /** The 5.18 mmap() of a new anonymous VMA, under mmap_write_lock(). */
 export function* mmap_under_mmap_lock(k: Kernel, mm: Mm, start: number, end: number): Proc {
   yield* mmap_write_lock(k, mm);
@@ -108,7 +135,8 @@ export function* mmap_under_mmap_lock(k: Kernel, mm: Mm, start: number, end: num
  * The 5.18 writers with one change: the VMA is freed after an RCU grace period, as
  * every strategy that looks VMAs up without `mmap_lock` needs.
  */
-export const WRITERS_RCU_FREEING_VMAS: Pick<Strategy, "munmap" | "mmap"> = {
+export const WRITERS_RCU_FREEING_VMAS: Pick<Strategy, "fork" | "munmap" | "mmap"> = {
+  fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start, vm_area_free_rcu),
   mmap: mmap_under_mmap_lock,
 };
@@ -133,8 +161,13 @@ export const mmapLock: Strategy = {
     "fault-vs-munmap-low-neighbour": "safe",
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-below-stack": "safe",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "safe",
+    "fork-vs-first-fault": "safe",
   },
   fault: fault_under_mmap_lock,
+  fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start),
   mmap: mmap_under_mmap_lock,
 };

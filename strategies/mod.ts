@@ -12,12 +12,14 @@ import { spfNowaitSeqSections } from "./spf_nowait_seq_sections.ts";
 import { spfDufourV11 } from "./spf_dufour_v11.ts";
 import { spfV2, spfV2IrqsOff, spfV2WalkedPmd } from "./spf_v2.ts";
 import { perVmaLock } from "./per_vma_lock.ts";
+import { perVmaLock66 } from "./per_vma_lock_6_6.ts";
 import type { Strategy } from "./strategy.ts";
 
 export type { Expectation, Strategy } from "./strategy.ts";
 export {
   mmapLock,
   perVmaLock,
+  perVmaLock66,
   rcuGfpNowait,
   spfDufourV11,
   spfNowaitOneRcu,
@@ -40,4 +42,5 @@ export const strategies: readonly Strategy[] = [
   spfV2IrqsOff,
   spfV2WalkedPmd,
   perVmaLock,
+  perVmaLock66,
 ];

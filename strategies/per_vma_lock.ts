@@ -93,6 +93,7 @@ import type { Proc } from "../explore/mod.ts";
 import {
   down_read_trylock,
   down_write,
+  type FaultCause,
   type FaultResult,
   handle_mm_fault,
   type Kernel,
@@ -114,7 +115,7 @@ import {
   vma_mas_remove,
   vma_mas_store,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock, SLEEPING_ALLOCATIONS } from "./mmap_lock.ts";
+import { fault_under_mmap_lock, fork_under_mmap_lock, SLEEPING_ALLOCATIONS } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 /**
@@ -171,7 +172,7 @@ export function* hasAnonVma(k: Kernel, vma: Vma): Proc<boolean> {
   ], () => {
     k.slab.read(vma.obj, "anon_vma");
     k.rt.note(vma.anon_vma ? "set" : "none: mmap_lock");
-    return vma.anon_vma;
+    return vma.anon_vma !== undefined;
   });
 }
 
@@ -253,15 +254,15 @@ export function* lock_vma_under_rcu(
 export function faultWithVmaLock(
   lock: (k: Kernel, mm: Mm, address: number) => Proc<Vma | undefined>,
 ): Strategy["fault"] {
-  return function* (k: Kernel, mm: Mm, address: number): Proc<FaultResult> {
+  return function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const vma = yield* lock(k, mm, address);
     if (vma) {
       // (access_error() is false: a write to a writable VMA.)
-      const result = yield* handle_mm_fault(k, mm, vma, address, SLEEPING_ALLOCATIONS);
+      const result = yield* handle_mm_fault(k, mm, vma, address, SLEEPING_ALLOCATIONS, cause);
       yield* vma_end_read(k, vma);
       if (result !== "retry") return result;
     }
-    return yield* fault_under_mmap_lock(k, mm, address);
+    return yield* fault_under_mmap_lock(k, mm, address, cause);
   };
 }
 
@@ -345,8 +346,14 @@ export const perVmaLock: Strategy = {
     "fault-vs-munmap-low-neighbour": "safe",
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-below-stack": "safe",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "violation:lost-write",
+    "fork-vs-first-fault": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),
+  // 6.4.0's dup_mmap(): mmap_write_lock(oldmm) and no VMA write lock (fork.ts).
+  fork: (k, mm) => fork_under_mmap_lock(k, mm, mmap_write_unlock_6_4),
   munmap: (k, mm, start) => munmap_6_4(k, mm, start),
   mmap: mmap_6_4,
 };

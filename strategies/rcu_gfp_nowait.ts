@@ -32,6 +32,7 @@
 import type { Proc } from "../explore/mod.ts";
 import {
   type FaultOptions,
+  type FaultCause,
   type FaultResult,
   GFP_NOWAIT,
   handle_mm_fault,
@@ -48,11 +49,13 @@ import type { Strategy } from "./strategy.ts";
 /** Nothing may sleep inside the RCU section. */
 export const NOWAIT_ALLOCATIONS: FaultOptions = { tableGfp: GFP_NOWAIT, pageGfp: GFP_NOWAIT };
 
-function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
+function* fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<FaultResult> {
   for (;;) {
     yield* rcu_read_lock(k);
     const vma = yield* vma_lookup(k, mm, addr);
-    const result = vma ? yield* handle_mm_fault(k, mm, vma, addr, NOWAIT_ALLOCATIONS) : "sigsegv";
+    const result = vma
+      ? yield* handle_mm_fault(k, mm, vma, addr, NOWAIT_ALLOCATIONS, cause)
+      : "sigsegv";
     yield* rcu_read_unlock(k);
     if (result !== "oom") return result;
     yield* try_to_free_pages(k);
@@ -79,6 +82,10 @@ export const rcuGfpNowait: Strategy = {
     "fault-vs-munmap-low-neighbour": "safe",
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-below-stack": "violation:store-into-detached-table",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "violation:lost-write",
+    "fork-vs-first-fault": "violation:anon-rmap-unreachable",
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

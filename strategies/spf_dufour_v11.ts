@@ -66,6 +66,7 @@ import {
   down_write,
   entryAccess,
   entryName,
+  type FaultCause,
   type FaultResult,
   free_pgd_range,
   GFP_PGTABLE_USER,
@@ -95,7 +96,7 @@ import {
   vma_mas_store,
   write_seqcount,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock } from "./mmap_lock.ts";
+import { fault_under_mmap_lock, fork_under_mmap_lock } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 /** `struct vm_fault` on the speculative path, as far as the model needs it. */
@@ -207,7 +208,13 @@ function* do_anonymous_page(k: Kernel, vmf: VmFault): Proc<FaultResult> {
   // if (unlikely(pmd_trans_unstable(vmf->pmd))) return 0;
   if (!isTable(yield* readOnce(k, "pmd_trans_unstable", vmf.pmd, vmf.address))) return "done";
   // anon_vma_prepare(vma): `if (likely(vma->anon_vma)) return 0;`, checked set above.
-  return yield* map_anon_page(k, vmf.mm, vmf.address, () => pte_map_lock(k, vmf));
+  return yield* map_anon_page(
+    k,
+    vmf.mm,
+    vmf.address,
+    vmf.vma.anon_vma,
+    () => pte_map_lock(k, vmf),
+  );
 }
 
 /**
@@ -347,13 +354,20 @@ export const spfDufourV11: Strategy = {
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-pte-present": "violation:use-after-free",
     "fault-vs-munmap-below-stack": "violation:use-after-free",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "safe",
+    "fork-vs-first-fault": "safe",
   },
-  fault: function* (k: Kernel, mm: Mm, address: number): Proc<FaultResult> {
+  fault: function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const result = yield* handle_speculative_fault(k, mm, address);
     if (result !== "retry") return result;
     // __do_page_fault(): the classic path, under mmap_sem.
-    return yield* fault_under_mmap_lock(k, mm, address);
+    return yield* fault_under_mmap_lock(k, mm, address, cause);
   },
+  // 4.17's dup_mmap() under down_write(&oldmm->mmap_sem); v11 adds nothing there (its
+  // v12 did: "[PATCH v12 18/31] mm: protect against PTE changes done by dup_mmap()").
+  fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start) => munmap(k, mm, start),
   mmap,
 };

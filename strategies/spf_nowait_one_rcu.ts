@@ -21,6 +21,7 @@
 
 import type { Proc } from "../explore/mod.ts";
 import {
+  type FaultCause,
   type FaultResult,
   handle_mm_fault,
   type Kernel,
@@ -34,7 +35,7 @@ import { NOWAIT_ALLOCATIONS } from "./rcu_gfp_nowait.ts";
 import { mmap_seq_read_check, mmap_seq_sample } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";
 
-function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
+function* fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<FaultResult> {
   yield* rcu_read_lock(k);
   const seq = yield* mmap_seq_sample(k, mm);
   const vma = seq === undefined ? undefined : yield* vma_lookup(k, mm, addr);
@@ -43,11 +44,11 @@ function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
     result = yield* handle_mm_fault(k, mm, vma, addr, {
       ...NOWAIT_ALLOCATIONS,
       validate: (stage) => stage === "set-pte" ? mmap_seq_read_check(k, mm, seq) : accept(),
-    });
+    }, cause);
   }
   yield* rcu_read_unlock(k);
   if (result === "done") return result;
-  return yield* fault_under_mmap_lock(k, mm, addr);
+  return yield* fault_under_mmap_lock(k, mm, addr, cause);
 }
 
 /** A validation that always passes (a stage the strategy does not check). */
@@ -75,6 +76,10 @@ export const spfNowaitOneRcu: Strategy = {
     "fault-vs-munmap-low-neighbour": "safe",
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-below-stack": "violation:store-into-detached-table",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "safe",
+    "fork-vs-first-fault": "safe",
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

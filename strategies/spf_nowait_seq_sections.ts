@@ -24,6 +24,7 @@
 
 import type { Proc } from "../explore/mod.ts";
 import {
+  type FaultCause,
   type FaultResult,
   type FaultStage,
   GFP_HIGHUSER_MOVABLE,
@@ -39,12 +40,12 @@ import { fault_under_mmap_lock, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts"
 import { mmap_seq_read_check, mmap_seq_sample } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";
 
-function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
+function* fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<FaultResult> {
   yield* rcu_read_lock(k);
   const seq = yield* mmap_seq_sample(k, mm);
   const vma = seq === undefined ? undefined : yield* vma_lookup(k, mm, addr);
   yield* rcu_read_unlock(k);
-  if (seq === undefined || !vma) return yield* fault_under_mmap_lock(k, mm, addr);
+  if (seq === undefined || !vma) return yield* fault_under_mmap_lock(k, mm, addr, cause);
   let inRcu = false;
   const validate = function* (stage: FaultStage): Proc<boolean> {
     if (stage === "alloc-page") {
@@ -62,10 +63,10 @@ function* fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult> {
     tableGfp: GFP_NOWAIT,
     pageGfp: GFP_HIGHUSER_MOVABLE,
     validate,
-  });
+  }, cause);
   if (inRcu) yield* rcu_read_unlock(k);
   if (result === "done") return result;
-  return yield* fault_under_mmap_lock(k, mm, addr);
+  return yield* fault_under_mmap_lock(k, mm, addr, cause);
 }
 
 /** Strategy 5. */
@@ -88,6 +89,10 @@ export const spfNowaitSeqSections: Strategy = {
     "fault-vs-munmap-low-neighbour": "safe",
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-below-stack": "violation:store-into-detached-table",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "safe",
+    "fork-vs-first-fault": "safe",
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

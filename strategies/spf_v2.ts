@@ -49,6 +49,7 @@
 import type { Proc } from "../explore/mod.ts";
 import {
   do_handle_mm_fault_speculative,
+  type FaultCause,
   type FaultResult,
   type Kernel,
   type Mm,
@@ -108,11 +109,11 @@ export function* speculative_fault(
 
 /** The x86 fault with `options`: the speculative attempt, then (`spf_abort`) the classic one. */
 export function spfFault(options: SpeculativeOptions = SPF_V2): Strategy["fault"] {
-  return function* (k: Kernel, mm: Mm, address: number): Proc<FaultResult> {
+  return function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const result = yield* speculative_fault(k, mm, address, options);
     if (result !== "retry") return result;
     // spf_abort: count_vm_event(SPF_ABORT), then the classic path.
-    return yield* fault_under_mmap_lock(k, mm, address);
+    return yield* fault_under_mmap_lock(k, mm, address, cause);
   };
 }
 
@@ -141,6 +142,10 @@ export const spfV2: Strategy = {
     "fault-vs-munmap-low-neighbour": "safe",
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-below-stack": "violation:use-after-free",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "safe",
+    "fork-vs-first-fault": "safe",
   },
   fault: spfFault(),
   ...WRITERS_RCU_FREEING_VMAS,
@@ -216,6 +221,10 @@ export const spfV2WalkedPmd: Strategy = {
     "fault-vs-munmap-low-neighbour": "safe",
     "munmap-vs-munmap": "safe",
     "fault-vs-munmap-below-stack": "safe",
+    "fork-vs-stale-tlb-store": "safe",
+    "fork-vs-write-fault": "safe",
+    "fork-vs-write-fault-stale-tlb": "safe",
+    "fork-vs-first-fault": "safe",
   },
   fault: spfFault({ pmdReloads: false }),
 };

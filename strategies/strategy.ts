@@ -1,6 +1,6 @@
 /**
- * The interface every locking strategy meets: how a page fault, munmap() and mmap()
- * take their locks around the mm core's operations.
+ * The interface every locking strategy meets: how a page fault, fork(), munmap() and
+ * mmap() take their locks around the mm core's operations.
  *
  * A strategy also declares, per scenario, the verdict its author expects
  * (`"safe"` or `"violation:<kind>"`), the way litmus tests declare `Result: Never`;
@@ -10,7 +10,7 @@
  */
 
 import type { Proc } from "../explore/mod.ts";
-import type { FaultResult, Kernel, Mm } from "../mm/mod.ts";
+import type { FaultCause, FaultResult, Kernel, Mm } from "../mm/mod.ts";
 
 /** What the author expects the explorer to find for one scenario. */
 export type Expectation = "safe" | `violation:${string}`;
@@ -26,7 +26,13 @@ export interface Strategy {
   readonly source: string;
   /** Scenario name → expected verdict. Every scenario must have one. */
   readonly expected: Readonly<Record<string, Expectation>>;
-  fault(k: Kernel, mm: Mm, addr: number): Proc<FaultResult>;
+  /**
+   * The page fault at `addr`: a first touch unless `cause` says the MMU found a
+   * read-only PTE for a store (`"write-protect"`, mm/memory.ts `FaultCause`).
+   */
+  fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<FaultResult>;
+  /** fork(): `dup_mmap()` (mm/fork.ts) with the locks the design takes around it. */
+  fork(k: Kernel, mm: Mm): Proc;
   munmap(k: Kernel, mm: Mm, start: number, end: number): Proc;
   mmap(k: Kernel, mm: Mm, start: number, end: number): Proc;
 }

@@ -1,0 +1,136 @@
+/**
+ * Each CPU's TLB: the translations a CPU's user accesses use without walking the page
+ * tables, so a CPU can go on writing through a translation the page tables no longer
+ * allow until someone flushes it.
+ *
+ * A CPU's TLB is one object (`TLB@CPU1`), a part per page address it caches. The MMU
+ * fills it on a page walk (mmu.ts); `flush_tlb_mm()` empties every CPU's entries for
+ * an mm (fork, after write-protecting the parent's pages), and `flush_tlb_page()` one
+ * address on every CPU (`ptep_clear_flush()` in `wp_page_copy()`). A flush is one
+ * step that empties the other CPUs' entries at once: x86's `flush_tlb_mm_range()`
+ * sends an IPI and waits for every CPU to take it, and a CPU running user code has
+ * IRQs enabled, so no user access of that CPU falls between the flush's start and its
+ * end.
+ *
+ * Follows: arch/x86/mm/tlb.c (`flush_tlb_mm_range()`, `flush_tlb_mm()`,
+ * `flush_tlb_page()`), mm/pgtable-generic.c (`ptep_clear_flush()`), Linux 5.18 and 6.4.
+ * Left out: PCIDs and lazy TLB (a CPU's entries are the mm's it runs), paging-structure
+ * caches (a miss walks from the pgd), and the TLB flushes of munmap() and
+ * MADV_DONTNEED: `tlb_finish_mmu()` frees the zapped pages, which stands for them, so
+ * no scenario warms a TLB for a page a teardown zaps.
+ *
+ * @module
+ */
+
+import type { Access } from "../explore/mod.ts";
+import type { Kernel } from "./kernel.ts";
+import type { Mm } from "./mm_types.ts";
+import { alignDown, entrySize, hex, indexOf, isTable } from "./pgtable.ts";
+import type { KObject } from "./slab.ts";
+
+/** One cached translation. */
+export interface TlbEntry {
+  readonly mm: Mm;
+  readonly page: KObject;
+  readonly writable: boolean;
+}
+
+/** A CPU's TLB. */
+export interface Tlb {
+  readonly obj: KObject;
+  /** Page address → translation. */
+  readonly entries: Map<number, TlbEntry>;
+}
+
+const tlbs = new WeakMap<Kernel, Map<string, Tlb>>();
+
+function tlbsOf(k: Kernel): Map<string, Tlb> {
+  let map = tlbs.get(k);
+  if (!map) tlbs.set(k, map = new Map());
+  return map;
+}
+
+/** The page address of `addr`. */
+export function pageAddr(addr: number): number {
+  return alignDown(addr, entrySize("pte"));
+}
+
+/** Set-up only: an empty TLB for the CPU named `cpu`. */
+export function tlb_init(k: Kernel, cpu: string): Tlb {
+  const obj = k.slab.create("tlb", `TLB@${cpu}`);
+  const entries = new Map<number, TlbEntry>();
+  obj.contents = {
+    parts: () => [...entries.keys()].map(hex),
+    value: (part) => {
+      const entry = [...entries].find(([addr]) => hex(addr) === part)?.[1];
+      if (entry) return `${entry.page.name} ${entry.writable ? "rw" : "ro"}`;
+      return part.startsWith("0x") ? "none" : undefined;
+    },
+  };
+  const tlb = { obj, entries };
+  tlbsOf(k).set(cpu, tlb);
+  return tlb;
+}
+
+/**
+ * Set-up only: `tlb` holds a writable translation of `addr` of `mm`, as after a store
+ * there (the page must be mapped writable).
+ */
+export function setupTlb(k: Kernel, tlb: Tlb, mm: Mm, addr: number): void {
+  let table = mm.pgd;
+  for (let next = table.entries.get(indexOf(table.level, addr)); isTable(next);) {
+    table = next;
+    next = table.entries.get(indexOf(table.level, addr));
+  }
+  const page = table.level === "pte" ? table.entries.get(indexOf("pte", addr)) : undefined;
+  if (!page || isTable(page)) throw new Error(`setupTlb: ${hex(addr)} is not mapped`);
+  tlb_fill(k, tlb, addr, { mm, page, writable: true });
+}
+
+/** The TLB of the CPU named `cpu`, if it has one (scenarios without user accesses have none). */
+export function tlbOf(k: Kernel, cpu: string): Tlb | undefined {
+  return tlbsOf(k).get(cpu);
+}
+
+/** Every CPU's TLB. */
+export function allTlbs(k: Kernel): readonly Tlb[] {
+  return [...tlbsOf(k).values()];
+}
+
+/** The access to `tlb`'s entry for `addr`. */
+export function tlbAccess(tlb: Tlb, addr: number, kind: Access["kind"]): Access {
+  return { obj: tlb.obj.name, part: hex(pageAddr(addr)), kind };
+}
+
+/** A CPU's lookup of `addr` in its own TLB (inside a step declaring `tlbAccess`). */
+export function tlb_lookup(k: Kernel, tlb: Tlb, addr: number): TlbEntry | undefined {
+  k.slab.read(tlb.obj, hex(pageAddr(addr)));
+  return tlb.entries.get(pageAddr(addr));
+}
+
+/** The page walker's fill of `addr` (inside a step declaring `tlbAccess`). */
+export function tlb_fill(k: Kernel, tlb: Tlb, addr: number, entry: TlbEntry): void {
+  k.slab.write(tlb.obj, hex(pageAddr(addr)));
+  tlb.entries.set(pageAddr(addr), entry);
+}
+
+/** What `flush_tlb_mm()` or `flush_tlb_page()` stores to: every CPU's TLB. */
+export function flushAccesses(k: Kernel, addr?: number): Access[] {
+  return allTlbs(k).map((tlb) =>
+    addr === undefined ? { obj: tlb.obj.name, kind: "write" } : tlbAccess(tlb, addr, "write")
+  );
+}
+
+/**
+ * The flush itself, inside a step declaring {@linkcode flushAccesses}: every CPU's
+ * entries for `mm`, or only for the page of `addr`.
+ */
+export function flush_tlb(k: Kernel, mm: Mm, addr?: number): void {
+  for (const tlb of allTlbs(k)) {
+    for (const [at, entry] of [...tlb.entries]) {
+      if (entry.mm !== mm || (addr !== undefined && at !== pageAddr(addr))) continue;
+      k.slab.write(tlb.obj, hex(at));
+      tlb.entries.delete(at);
+    }
+  }
+}
