@@ -99,6 +99,13 @@ export interface FaultOptions {
    * `pte_map_lock()` does in the speculative page fault series.
    */
   readonly validate?: (stage: FaultStage) => Proc<boolean>;
+  /**
+   * How the write-protect path takes the PTE lock of `pte`: `spin_lock()` unless given;
+   * false (nothing held) abandons the fault with VM_FAULT_RETRY. Laurent Dufour's
+   * speculative series takes it with `pte_spinlock()` in `handle_pte_fault()` and
+   * `pte_map_lock()` in `wp_page_copy()` (strategies/spf_dufour_v11.ts).
+   */
+  readonly pteLock?: (pte: Table) => Proc<boolean>;
 }
 
 /**
@@ -196,24 +203,45 @@ export function* handle_mm_fault(
   if (summarized) k.rt.scopeEnd();
   if (!table) return "oom";
   if (cause === "write-protect") {
-    // handle_pte_fault(): `vmf->orig_pte = *vmf->pte;` (no lock yet).
-    const orig = yield* step(k, "handle_pte_fault", entryName(table, addr), [
-      entryAccess(table, addr, "read"),
-    ], () => {
-      const entry = readEntry(k, table, addr);
-      const writable = entry !== undefined && pte_write(table, addr);
-      k.rt.note(entry ? `${(entry as KObject).name}${writable ? "" : " (read-only)"}` : "none");
-      return entry ? { page: entry as KObject, writable } : undefined;
-    });
-    if (orig) return yield* handle_present_pte(k, mm, vma, table, addr, orig, options);
+    const orig = yield* read_orig_pte(k, "handle_pte_fault", table, addr);
+    if (orig) return yield* do_wp_page(k, mm, vma, table, addr, orig, options);
   }
   return yield* do_anonymous_page(k, mm, vma, table, addr, options);
 }
 
-/** A PTE as a fault loaded it (`vmf->orig_pte`). */
-interface OrigPte {
+/** A present PTE as a fault loaded it (`vmf->orig_pte`): the page and the write bit. */
+export interface OrigPte {
   readonly page: KObject;
   readonly writable: boolean;
+}
+
+/**
+ * `vmf->orig_pte = *vmf->pte;` (no lock): entry `addr` of PTE table `pte`, with its
+ * write bit, in one load, as kernel function `label`; undefined if none.
+ */
+export function* read_orig_pte(
+  k: Kernel,
+  label: string,
+  pte: Table,
+  addr: number,
+): Proc<OrigPte | undefined> {
+  return yield* step(k, label, entryName(pte, addr), [entryAccess(pte, addr, "read")], () => {
+    const entry = readEntry(k, pte, addr);
+    if (!entry || isTable(entry)) {
+      k.rt.note("none");
+      return undefined;
+    }
+    const writable = pte_write(pte, addr);
+    k.rt.note(`${entry.name}${writable ? "" : " (read-only)"}`);
+    return { page: entry, writable };
+  });
+}
+
+/** The write-protect path's PTE lock: `options.pteLock`, or `spin_lock()`. */
+function* lock_pte(k: Kernel, mm: Mm, pte: Table, options: FaultOptions): Proc<boolean> {
+  if (options.pteLock) return yield* options.pteLock(pte);
+  yield* spin_lock(k, pte_lockptr(k, mm, pte));
+  return true;
 }
 
 /**
@@ -281,14 +309,17 @@ function* do_anonymous_page(
 }
 
 /**
- * `handle_pte_fault()` for a present PTE, a write: under the PTE lock, `if
+ * `handle_pte_fault()` for a present PTE, a write, and `do_wp_page()`: under the PTE lock, `if
  * (!pte_same(*vmf->pte, entry)) goto unlock;`, then `do_wp_page()` if it is read-only,
  * else the spurious fault's `ptep_set_access_flags()` (nothing the model tracks). In
  * `do_wp_page()`, an anonymous page whose count is 1 is reused (`wp_page_reuse()`: the
  * PTE made writable); otherwise `get_page(vmf->page); pte_unmap_unlock(vmf->pte,
- * vmf->ptl); return wp_page_copy(vmf);`.
+ * vmf->ptl); return wp_page_copy(vmf);`. A strategy's `validate` stages come in
+ * `wp_page_copy()`, in `do_anonymous_page()`'s order (`"alloc-page"`, `"lock-pte"`,
+ * `"set-pte"`); this decision runs in its `"walk"` stage, and a reuse, which changes
+ * only the write bit of a PTE the fault holds the lock of, is not validated.
  */
-function* handle_present_pte(
+export function* do_wp_page(
   k: Kernel,
   mm: Mm,
   vma: Vma,
@@ -297,8 +328,8 @@ function* handle_present_pte(
   orig: OrigPte,
   options: FaultOptions,
 ): Proc<FaultResult> {
+  if (!(yield* lock_pte(k, mm, pte, options))) return "retry";
   const ptl = pte_lockptr(k, mm, pte);
-  yield* spin_lock(k, ptl);
   const decision = yield* step(k, "do_wp_page", `${entryName(pte, addr)}: ${orig.page.name}`, [
     entryAccess(pte, addr, "write"),
     { obj: orig.page.name, kind: "write" },
@@ -369,8 +400,11 @@ function* wp_page_copy(
     yield* put_page(k, page);
     return yield* retry();
   }
+  if (!(yield* lock_pte(k, mm, pte, options))) {
+    yield* put_page(k, page);
+    return yield* retry();
+  }
   const ptl = pte_lockptr(k, mm, pte);
-  yield* spin_lock(k, ptl);
   if (options.validate && !(yield* options.validate("set-pte"))) {
     yield* spin_unlock(k, ptl);
     yield* put_page(k, page);

@@ -15,6 +15,7 @@ import {
   check_mm,
   down_write,
   downgrade_write,
+  dup_mmap,
   explore,
   type ExploreResult,
   free_pgd_range,
@@ -22,6 +23,7 @@ import {
   GFP_PGTABLE_USER,
   handle_mm_fault,
   hex,
+  indexOf,
   Kernel,
   type KObject,
   local_irq_disable,
@@ -49,6 +51,7 @@ import {
   spin_unlock,
   step,
   type Strategy,
+  type Table,
   tlb_finish_mmu,
   tlb_gather_mmu,
   unmap_page_range,
@@ -61,6 +64,8 @@ import {
   vma_lookup,
   vma_mas_remove,
   vma_mas_store,
+  vmaRwsem,
+  writeEntry,
 } from "../mod.ts";
 import { program } from "../scenarios/scenario.ts";
 import {
@@ -70,6 +75,7 @@ import {
   SLEEPING_ALLOCATIONS,
 } from "../strategies/mmap_lock.ts";
 import { perVmaLock } from "../strategies/per_vma_lock.ts";
+import { perVmaLock66 } from "../strategies/per_vma_lock_6_6.ts";
 import { NOWAIT_ALLOCATIONS } from "../strategies/rcu_gfp_nowait.ts";
 
 const GiB = 0x40000000;
@@ -200,6 +206,57 @@ function* removeA(k: Kernel, mm: Mm): Proc {
 
 /** Every kind, by name: its cases. */
 const CASES: Readonly<Record<string, readonly Case[]>> = {
+  "lost-write": [{
+    name: "6.4's fork takes no VMA lock: a write fault copies the page before fork's TLB flush",
+    buggy: program(perVmaLock, scenarioNamed("fork-vs-write-fault-stale-tlb")),
+    fixed: program(perVmaLock66, scenarioNamed("fork-vs-write-fault-stale-tlb")),
+    message:
+      /CPU2's store of 2 to 0x40000010 is lost: mm maps page@0x40000000#CPU1 there, which holds 0; the store went into page@0x40000000/,
+  }],
+  "anon-rmap-unreachable": [{
+    name: "the mail's per-VMA rwsem: a first fault sets anon_vma while fork copies the VMA",
+    buggy: program(vmaRwsem, scenarioNamed("fork-vs-first-fault")),
+    fixed: program(mmapLock, scenarioNamed("fork-vs-first-fault")),
+    message:
+      /page@0x40000000#CPU1, mapped at 0x40000000 by child VMA@0x3fe00000 of child mm, belongs to anon_vma\(VMA@0x3fe00000\)/,
+  }],
+  "cow-shared-writable": [{
+    name: "a fork that leaves the child's PTE writable",
+    ...(() => {
+      const fork = (broken: boolean) =>
+        machine([function* (k, mm) {
+          yield* mmap_write_lock(k, mm);
+          const child = yield* dup_mmap(k, mm);
+          if (broken) {
+            const pte = "child PTE@0x3fe00000";
+            yield* step(k, "set_pte_at", `${pte} writable`, [{ obj: pte, kind: "write" }], () => {
+              let table = child.pgd;
+              while (table.level !== "pte") table = table.entries.get(indexOf(table.level, A[0])) as Table;
+              const page = table.entries.get(indexOf("pte", A[0])) as KObject;
+              writeEntry(k, table, A[0], page);
+            });
+          }
+          yield* mmap_write_unlock(k, mm);
+        }]);
+      return { buggy: fork(true), fixed: fork(false) };
+    })(),
+    message:
+      /page@0x3fe00000 is mapped by child mm and mm, and child mm's PTE at 0x3fe00000 lets it write the page/,
+  }],
+  "fault-loop": [{
+    name: "a fault handler that returns without mapping anything",
+    buggy: program(
+      variant("fault-does-nothing", {
+        fault: function* (k) {
+          yield* step(k, "handle_mm_fault", "nothing", [], () => {});
+          return "done";
+        },
+      }),
+      scenarioNamed("fork-vs-write-fault"),
+    ),
+    fixed: program(mmapLock, scenarioNamed("fork-vs-write-fault")),
+    message: /CPU1's store to 0x40000008 took 4 page faults and the PTE still does not let it write/,
+  }],
   "use-after-free": [{
     name: "a VMA found without rcu_read_lock() is read after its RCU-delayed free",
     buggy: machine([
