@@ -14,11 +14,13 @@
  *    (`--seconds`, default 300): how far each N gets;
  * 4. the stateful search ({@link ../explore/stateful.ts}) on every pair of the matrix,
  *    against Optimal-DPOR (the same violation kinds, both exhaustive), and on the N
- *    faults: states, executions, time.
+ *    faults: states, executions, time;
+ * 5. the largest scenario of fork (`fork-vs-write-fault-stale-tlb`, three CPUs) under
+ *    every strategy: executions, time, exhaustive or not, outcome.
  *
- *     deno task bench                 # all four
+ *     deno task bench                 # all five
  *     deno task bench --seconds 60    # quicker third and fourth parts
- *     deno task bench --part stateful # one part (families, matrix, faults, stateful)
+ *     deno task bench --part stateful # one part (families, matrix, faults, stateful, fork)
  *
  * Numbers go in the README; no test depends on time.
  *
@@ -46,7 +48,9 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-const parts = values.part ? values.part.split(",") : ["families", "matrix", "faults", "stateful"];
+const parts = values.part
+  ? values.part.split(",")
+  : ["families", "matrix", "faults", "stateful", "fork"];
 
 /** Plain DFS counts traces only up to this many interleavings. */
 const DFS_BUDGET = 20_000;
@@ -260,4 +264,23 @@ if (parts.includes("stateful")) {
     ["strategy", "N", "exhaustive", "states", "executions (incl. pruned)", "time", "outcome"],
     faults,
   );
+}
+
+if (parts.includes("fork")) {
+  const scenario = "fork-vs-write-fault-stale-tlb";
+  console.log(`## \`${scenario}\`, every strategy\n`);
+  const rows: (string | number)[][] = [];
+  for (const strategy of strategies) {
+    const t = performance.now();
+    const r = check(strategy, scenario);
+    rows.push([
+      `\`${strategy.name}\``,
+      fmt(r.result.executions),
+      `${((performance.now() - t) / 1000).toFixed(2)} s`,
+      r.result.exhaustive ? "yes" : "no",
+      r.outcome,
+    ]);
+  }
+  table(["strategy", "executions", "time", "exhaustive", "outcome"], rows);
+  console.log(`heap ${mib()}`);
 }

@@ -33,7 +33,7 @@ export async function loadBuildSite(): Promise<BuildSite> {
 
 /** Options of {@linkcode runStart}, for tests. */
 export interface StartOptions {
-  /** Seconds each pair may run before it is stopped (default: the pool's, 120). */
+  /** Seconds each pair may run before it is stopped (default: the pool's, 600). */
   readonly timeLimitSeconds?: number;
   /** Limit each pair's search; default exhaustive. */
   readonly budget?: number;

@@ -128,7 +128,9 @@ function checkStores(k: Kernel, mappings: readonly Mapping[]): void {
     );
     throw new Violation(
       "lost-write",
-      `${store.cpu}'s store of ${store.value} to ${hex(store.addr)} is lost: ${store.mm.obj.name} ` +
+      `${store.cpu}'s store of ${store.value} to ${
+        hex(store.addr)
+      } is lost: ${store.mm.obj.name} ` +
         `maps ${mapped.page.name} there, which holds ${held ?? "0"}` +
         (elsewhere ? `; the store went into ${elsewhere.name}` : ""),
       [k.slab.report(mapped.page), ...(elsewhere ? [k.slab.report(elsewhere)] : [])],
@@ -167,7 +169,9 @@ function checkRmap(k: Kernel, mappings: readonly Mapping[]): void {
       "anon-rmap-unreachable",
       `${page.name}, mapped at ${hex(addr)} by ${vma.obj.name} of ${mm.obj.name}, belongs to ` +
         `${anon_vma ?? "no anon_vma"}, which ${vma.obj.name}'s anon_vma chain ` +
-        `(${vma.avc.join(", ") || "empty"}) does not hold: rmap_walk_anon() would miss this mapping`,
+        `(${
+          vma.avc.join(", ") || "empty"
+        }) does not hold: rmap_walk_anon() would miss this mapping`,
       [k.slab.report(page), k.slab.report(vma.obj)],
     );
   }

@@ -35,8 +35,8 @@ import { GFP_PGTABLE_USER } from "./page_alloc.ts";
 import {
   anonVmaName,
   insertVma,
-  mm_alloc,
   type Mm,
+  mm_alloc,
   vm_area_alloc,
   type Vma,
   VMA_TREE,
@@ -63,7 +63,7 @@ export interface DupMmapHooks {
   /**
    * Called for each parent VMA before it is copied: Linux 6.6's `vma_start_write(mpnt)`
    * at the top of the loop (fb49c455323f, "fork: lock VMAs of the parent process when
-   * forking", July 2023, in 6.4.4 and 6.5). Linux 6.4.0 has none.
+   * forking", July 2023, in 6.5 and 6.4.3). Linux 6.4.0 has none.
    */
   readonly beforeCopy?: (vma: Vma) => Proc;
 }
@@ -90,7 +90,7 @@ export function* dup_mmap(k: Kernel, oldmm: Mm, hooks: DupMmapHooks = {}): Proc<
     if (hooks.beforeCopy) yield* hooks.beforeCopy(mpnt);
     const tmp = yield* vm_area_dup(k, mm, mpnt);
     yield* anon_vma_fork(k, tmp, mpnt);
-    yield* copy_page_range(k, mm, oldmm, tmp, mpnt);
+    yield* copy_page_range(k, mm, oldmm, mpnt);
   }
   yield* step(k, "flush_tlb_mm", `${oldmm.obj.name}: every CPU`, flushAccesses(k), () => {
     flush_tlb(k, oldmm);
@@ -133,11 +133,12 @@ function* anon_vma_fork(k: Kernel, vma: Vma, pvma: Vma): Proc {
 }
 
 /**
- * `copy_page_range(dst_vma, src_vma)`: nothing for a VMA without an anon_vma (it has
- * no anonymous page: "Don't copy ptes where a page fault will fill them correctly"),
- * else the page tables of [start, end), level by level.
+ * `copy_page_range(dst_vma, src_vma)` into `mm`: nothing for a VMA without an
+ * anon_vma (it has no anonymous page: "Don't copy ptes where a page fault will fill
+ * them correctly"), else the page tables of [start, end), level by level (the child's
+ * VMA has the same range, so only `src_vma` is needed).
  */
-function* copy_page_range(k: Kernel, mm: Mm, oldmm: Mm, vma: Vma, pvma: Vma): Proc {
+function* copy_page_range(k: Kernel, mm: Mm, oldmm: Mm, pvma: Vma): Proc {
   const anon = yield* step(k, "copy_page_range", `${pvma.obj.name}->anon_vma`, [
     { obj: pvma.obj.name, part: "anon_vma", kind: "read" },
   ], () => {

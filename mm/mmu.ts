@@ -168,4 +168,3 @@ function walkPath(mm: Mm, addr: number): Table[] {
   }
   return path;
 }
-

@@ -101,7 +101,10 @@ export function* vma_mas_store(
     k,
     "vma_mas_store",
     `[${hex(start)}, ${hex(end)})`,
-    [treeAccess(mm, "write"), ...(writeLocked ? [{ obj: mm.obj.name, part: "mm_lock_seq", kind: "read" as const }] : [])],
+    [
+      treeAccess(mm, "write"),
+      ...(writeLocked ? [{ obj: mm.obj.name, part: "mm_lock_seq", kind: "read" as const }] : []),
+    ],
     () => {
       assertTreeWriter(k, mm, "vma_mas_store");
       k.slab.write(mm.obj, VMA_TREE);

@@ -36,7 +36,7 @@ Flags:
   --json           print the report (or, with --list, the mutants) as JSON
   --workers N      mutants run at once, each in its own copy (default 2)
   --timeout S      wall-clock limit of one mutant's matrix run, in seconds
-                   (default 120); a mutant that outlasts it is killed by timeout
+                   (default 600); a mutant that outlasts it is killed by timeout
   -h, --help       this text
 
 Exit status: 0 every valid mutant killed, 1 some survived, 2 bad usage, 3 failure.`;
@@ -86,7 +86,7 @@ function parse(args: readonly string[]): Options | "help" {
     json: v.json === true,
     filters: v.filter ?? [],
     workers: Math.floor(positive("workers", v.workers, 2)),
-    timeoutSeconds: positive("timeout", v.timeout, 120),
+    timeoutSeconds: positive("timeout", v.timeout, 600),
   };
 }
 

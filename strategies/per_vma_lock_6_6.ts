@@ -5,10 +5,10 @@
  * - fork: kernel/fork.c `dup_mmap()` write-locks each parent VMA before copying it,
  *   `vma_start_write(mpnt);` at the top of `for_each_vma(old_vmi, mpnt)` (fb49c455323f,
  *   "fork: lock VMAs of the parent process when forking", Suren Baghdasaryan, July
- *   2023, also in 6.4.4). Its message: "When forking a child process, the parent
- *   write-protects anonymous pages and COW-shares them with the child being forked
- *   using copy_present_pte(). We must not take any concurrent page faults on the source
- *   vma's as they are being processed". The earlier -mm version of the fix
+ *   2023, also in the 6.4.3 stable release). Its message: "When forking a child
+ *   process, the parent write-protects anonymous pages and COW-shares them with the
+ *   child being forked using copy_present_pte(). We must not take any concurrent page
+ *   faults on the source vma's as they are being processed". The earlier -mm version of the fix
  *   (2b4f3b4987b5) names the stale-TLB loss the scenarios here show: a write fault
  *   before `flush_tlb_mm(oldmm)` lets `do_wp_page()` replace the page, leaving "stale
  *   writable TLB entries targeting the wrong (old) page".

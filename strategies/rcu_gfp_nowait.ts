@@ -31,8 +31,8 @@
 
 import type { Proc } from "../explore/mod.ts";
 import {
-  type FaultOptions,
   type FaultCause,
+  type FaultOptions,
   type FaultResult,
   GFP_NOWAIT,
   handle_mm_fault,

@@ -231,7 +231,9 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
             const pte = "child PTE@0x3fe00000";
             yield* step(k, "set_pte_at", `${pte} writable`, [{ obj: pte, kind: "write" }], () => {
               let table = child.pgd;
-              while (table.level !== "pte") table = table.entries.get(indexOf(table.level, A[0])) as Table;
+              while (table.level !== "pte") {
+                table = table.entries.get(indexOf(table.level, A[0])) as Table;
+              }
               const page = table.entries.get(indexOf("pte", A[0])) as KObject;
               writeEntry(k, table, A[0], page);
             });
@@ -255,7 +257,8 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
       scenarioNamed("fork-vs-write-fault"),
     ),
     fixed: program(mmapLock, scenarioNamed("fork-vs-write-fault")),
-    message: /CPU1's store to 0x40000008 took 4 page faults and the PTE still does not let it write/,
+    message:
+      /CPU1's store to 0x40000008 took 4 page faults and the PTE still does not let it write/,
   }],
   "use-after-free": [{
     name: "a VMA found without rcu_read_lock() is read after its RCU-delayed free",
