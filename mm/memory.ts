@@ -99,13 +99,6 @@ export interface FaultOptions {
    * `pte_map_lock()` does in the speculative page fault series.
    */
   readonly validate?: (stage: FaultStage) => Proc<boolean>;
-  /**
-   * How the write-protect path takes the PTE lock of `pte`: `spin_lock()` unless given;
-   * false (nothing held) abandons the fault with VM_FAULT_RETRY. Laurent Dufour's
-   * speculative series takes it with `pte_spinlock()` in `handle_pte_fault()` and
-   * `pte_map_lock()` in `wp_page_copy()` (strategies/spf_dufour_v11.ts).
-   */
-  readonly pteLock?: (pte: Table) => Proc<boolean>;
 }
 
 /**
@@ -210,7 +203,7 @@ export function* handle_mm_fault(
 }
 
 /** A present PTE as a fault loaded it (`vmf->orig_pte`): the page and the write bit. */
-export interface OrigPte {
+interface OrigPte {
   readonly page: KObject;
   readonly writable: boolean;
 }
@@ -219,7 +212,7 @@ export interface OrigPte {
  * `vmf->orig_pte = *vmf->pte;` (no lock): entry `addr` of PTE table `pte`, with its
  * write bit, in one load, as kernel function `label`; undefined if none.
  */
-export function* read_orig_pte(
+function* read_orig_pte(
   k: Kernel,
   label: string,
   pte: Table,
@@ -237,12 +230,6 @@ export function* read_orig_pte(
   });
 }
 
-/** The write-protect path's PTE lock: `options.pteLock`, or `spin_lock()`. */
-function* lock_pte(k: Kernel, mm: Mm, pte: Table, options: FaultOptions): Proc<boolean> {
-  if (options.pteLock) return yield* options.pteLock(pte);
-  yield* spin_lock(k, pte_lockptr(k, mm, pte));
-  return true;
-}
 
 /**
  * `anon_vma_prepare()`: `if (likely(vma->anon_vma)) return 0;`, else the first fault
@@ -319,7 +306,7 @@ function* do_anonymous_page(
  * `"set-pte"`); this decision runs in its `"walk"` stage, and a reuse, which changes
  * only the write bit of a PTE the fault holds the lock of, is not validated.
  */
-export function* do_wp_page(
+function* do_wp_page(
   k: Kernel,
   mm: Mm,
   vma: Vma,
@@ -328,11 +315,12 @@ export function* do_wp_page(
   orig: OrigPte,
   options: FaultOptions,
 ): Proc<FaultResult> {
-  if (!(yield* lock_pte(k, mm, pte, options))) return "retry";
   const ptl = pte_lockptr(k, mm, pte);
+  yield* spin_lock(k, ptl);
   const decision = yield* step(k, "do_wp_page", `${entryName(pte, addr)}: ${orig.page.name}`, [
     entryAccess(pte, addr, "write"),
-    { obj: orig.page.name, kind: "write" },
+    // get_page(): the count only (a mapped page is not freed under the PTE lock).
+    { obj: orig.page.name, part: "_refcount", kind: "write" },
   ], () => {
     if (!pte_same(k, pte, addr, orig)) {
       k.rt.note("!pte_same: unlock");
@@ -400,11 +388,8 @@ function* wp_page_copy(
     yield* put_page(k, page);
     return yield* retry();
   }
-  if (!(yield* lock_pte(k, mm, pte, options))) {
-    yield* put_page(k, page);
-    return yield* retry();
-  }
   const ptl = pte_lockptr(k, mm, pte);
+  yield* spin_lock(k, ptl);
   if (options.validate && !(yield* options.validate("set-pte"))) {
     yield* spin_unlock(k, ptl);
     yield* put_page(k, page);
@@ -427,7 +412,9 @@ function* wp_page_copy(
     yield* step(k, "set_pte_at", `${entryName(pte, addr)} = ${page.name}`, [
       entryAccess(pte, addr, "write"),
       { obj: page.name, kind: "write" },
-      { obj: old.name, kind: "write" },
+      // page_remove_rmap(): the count only; the reference do_wp_page() took keeps the
+      // old page alive past this step (a free here would be an undeclared store).
+      { obj: old.name, part: "_refcount", kind: "write" },
     ], () => {
       lockdep_assert_held(k, ptl, "set_pte_at");
       page_add_new_anon_rmap(k, page, vma.anon_vma, words);
