@@ -230,7 +230,6 @@ function* read_orig_pte(
   });
 }
 
-
 /**
  * `anon_vma_prepare()`: `if (likely(vma->anon_vma)) return 0;`, else the first fault
  * in the VMA sets it in `__anon_vma_prepare()`, re-checking under `page_table_lock`

@@ -45,7 +45,7 @@
  *   `pte_spinlock()`'s) it loses a store on fork-vs-write-fault-stale-tlb, as
  *   Dufour's own v12 says v11 could ("[PATCH v12 18/31] mm: protect against PTE changes
  *   done by dup_mmap()", 2019-04-16), but that one pair then takes 134,276 executions
- *   (78 s), ten times the rest of the matrix together, so it is not kept, and this
+ *   (78 s), nearly three times the rest of the matrix together, so it is not kept, and this
  *   module's verdicts on the fork scenarios are not the series' (docs/fork.md).
  * - "[PATCH v11 24/26] x86/mm: add speculative pagefault handling": `__do_page_fault()`
  *   tries `handle_speculative_fault()` first and falls back to the classic path on
