@@ -7,8 +7,8 @@
  * - rcu-gfp-nowait × fault-vs-munmap, selected on load, explored in the page's Web
  *   Worker: live progress, then Michel's race, the same outcome, count and replay token
  *   as `check()` gives in Deno, and its trace stepped row by row to the violation;
- * - a long search (spf-nowait-seq-sections × fault-vs-munmap-mmap) cancelled while it
- *   runs;
+ * - a long search (per-vma-lock × fork-vs-write-fault-stale-tlb, the matrix's largest
+ *   pair) cancelled while it runs;
  * - per-vma-lock's code loaded in the editor, its detached check turned off
  *   (`LINUX_6_4_CHECKS` with `detached: false`), explored on fault-vs-munmap: the same
  *   violation and count as that edit gives in Deno, a trace stepped to its violating
@@ -82,7 +82,7 @@ Deno.test("the playground in Chromium from file://: explore, cancel, edit a stra
     const options: PlaygroundSessionOptions = {
       siteDir: site,
       chromium,
-      cancel: { strategy: "spf-nowait-seq-sections", scenario: "fault-vs-munmap-mmap" },
+      cancel: { strategy: "per-vma-lock", scenario: "fork-vs-write-fault-stale-tlb" },
       edit: EDIT,
       screenshot: join(ROOT, "docs/img/playground.png"),
       report: join(tmp, "report.json"),
