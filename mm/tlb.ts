@@ -15,7 +15,9 @@
  * Follows: arch/x86/mm/tlb.c (`flush_tlb_mm_range()`, `flush_tlb_mm()`,
  * `flush_tlb_page()`), mm/pgtable-generic.c (`ptep_clear_flush()`), Linux 5.18 and 6.4.
  * Left out: PCIDs and lazy TLB (a CPU's entries are the mm's it runs), paging-structure
- * caches (a miss walks from the pgd), and the TLB flushes of munmap() and
+ * caches (a miss walks from the pgd), the flush's wait for a CPU with IRQs off under the
+ * `"ipi"` configuration (the flush here is atomic under every configuration, so no
+ * fork verdict depends on one), and the TLB flushes of munmap() and
  * MADV_DONTNEED: `tlb_finish_mmu()` frees the zapped pages, which stands for them, so
  * no scenario warms a TLB for a page a teardown zaps.
  *

@@ -36,6 +36,26 @@ Deno.test("a fault outside every VMA is allowed: it is SIGSEGV", () => {
 Deno.test("each malformed field is an error naming the scenario and the field", async (t) => {
   const cases: [string, Partial<Scenario>, string][] = [
     [
+      "a store that is not 8-byte aligned",
+      { cpus: [[{ op: "store", addr: GiB + 4, value: "1" }]] },
+      'scenario "x": cpus[0][0] (store) addr: 0x40000004 is not an 8-byte-aligned address',
+    ],
+    [
+      "a store with no value",
+      { cpus: [[{ op: "store", addr: GiB, value: "" }]] },
+      'scenario "x": cpus[0][0] (store) value: a store needs a value (a non-empty string)',
+    ],
+    [
+      "a warm TLB entry for a page that is not mapped",
+      { tlb: [[0, GiB + PAGE]] },
+      'scenario "x": tlb[0]: 0x40001000 is not a prefaulted page (only a mapped page is cached)',
+    ],
+    [
+      "a warm TLB entry for a CPU that does not exist",
+      { tlb: [[2, GiB]] },
+      'scenario "x": tlb[0]: 2 is not the index of a CPU of cpus',
+    ],
+    [
       "a stack that is no VMA's start",
       { stacks: [GiB + PAGE] },
       'scenario "x": stacks[0]: 0x40001000 is the start of no VMA of vmas',
