@@ -30,10 +30,10 @@
 import { Violation } from "../explore/mod.ts";
 import type { Kernel } from "./kernel.ts";
 import { lookup, type Mm, mmsOf } from "./mm_types.ts";
-import { entrySize, hex, isTable, pte_write, type Table } from "./pgtable.ts";
+import { entrySize, hex, isTable, pageAddr, pte_write, type Table } from "./pgtable.ts";
 import type { KObject } from "./slab.ts";
 import { pageOf } from "./page.ts";
-import { allTlbs, pageAddr } from "./tlb.ts";
+import { allTlbs } from "./tlb.ts";
 import { storesOf, type UserStore } from "./mmu.ts";
 
 /** A page mapped at the end: by which mm, where, and whether writable. */
@@ -118,13 +118,15 @@ function checkStores(k: Kernel, mappings: readonly Mapping[]): void {
   const last = new Map<string, UserStore>();
   for (const store of storesOf(k)) last.set(`${store.mm.obj.name} ${store.addr}`, store);
   for (const store of last.values()) {
-    const mapped = mappings.find((m) => m.mm === store.mm && m.addr === pageAddr(store.addr));
+    const page = pageAddr(store.addr);
+    const offset = store.addr - page;
+    const mapped = mappings.find((m) => m.mm === store.mm && m.addr === page);
     // A page unmapped since took the store with it: nothing left to check.
     if (!mapped) continue;
-    const held = pageOf(mapped.page)?.words.get(store.addr - pageAddr(store.addr));
+    const held = pageOf(mapped.page)?.words.get(offset);
     if (held === store.value) continue;
     const elsewhere = [...k.slab.objects.values()].find((o) =>
-      o.kind === "page" && pageOf(o)?.words.get(store.addr - pageAddr(store.addr)) === store.value
+      o.kind === "page" && pageOf(o)?.words.get(offset) === store.value
     );
     throw new Violation(
       "lost-write",

@@ -33,7 +33,7 @@ import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { GFP_PGTABLE_USER } from "./page_alloc.ts";
 import {
-  anonVmaName,
+  give_anon_vma,
   insertVma,
   type Mm,
   mm_alloc,
@@ -126,8 +126,7 @@ function* anon_vma_fork(k: Kernel, vma: Vma, pvma: Vma): Proc {
       return;
     }
     vma.avc.push(...pvma.avc);
-    vma.anon_vma = anonVmaName(vma);
-    vma.avc.push(vma.anon_vma);
+    give_anon_vma(vma);
     k.rt.note(vma.avc.join(", "));
   });
 }

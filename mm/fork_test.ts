@@ -21,6 +21,7 @@ import {
   mmap_write_lock,
   mmap_write_unlock,
   pageOf,
+  pathTo,
   pte_write,
   setupFault,
   setupTlb,
@@ -36,14 +37,9 @@ const PAGE = 0x1000;
 
 /** The PTE table and page mapping `addr` in `mm`, if any. */
 function mapping(mm: Mm, addr: number): { pte: Table; page: KObject } | undefined {
-  let table = mm.pgd;
-  while (table.level !== "pte") {
-    const next = table.entries.get(indexOf(table.level, addr));
-    if (!isTable(next)) return undefined;
-    table = next;
-  }
-  const page = table.entries.get(indexOf("pte", addr));
-  return page && !isTable(page) ? { pte: table, page } : undefined;
+  const pte = pathTo(mm.pgd, addr).at(-1)!;
+  const page = pte.level === "pte" ? pte.entries.get(indexOf("pte", addr)) : undefined;
+  return page && !isTable(page) ? { pte, page } : undefined;
 }
 
 /** Runs `body` on CPU0 over an mm with one VMA whose page at 1 GiB is mapped and cached. */

@@ -53,6 +53,7 @@ import {
   indexOf,
   isTable,
   makeTable,
+  pageAddr,
   pte_write,
   readEntry,
   type Table,
@@ -69,7 +70,7 @@ import {
 } from "./spinlock.ts";
 import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } from "./ptlock.ts";
 import { mmap_assert_locked } from "./mmap_lock.ts";
-import { anonVmaName, type Mm, type Vma } from "./mm_types.ts";
+import { give_anon_vma, type Mm, type Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
 import { call_rcu } from "./rcu.ts";
 import { wait_for_ipi } from "./irq.ts";
@@ -252,9 +253,7 @@ function* anon_vma_prepare(k: Kernel, vma: Vma): Proc {
     kind: "write",
   }], () => {
     k.slab.write(vma.obj, "anon_vma");
-    if (vma.anon_vma) return;
-    vma.anon_vma = anonVmaName(vma);
-    vma.avc.push(vma.anon_vma);
+    if (!vma.anon_vma) give_anon_vma(vma);
   });
 }
 
@@ -273,7 +272,7 @@ function* do_anonymous_page(
     k,
     "alloc_zeroed_user_highpage_movable",
     "page",
-    `page@${hex(alignDown(addr, entrySize("pte")))}`,
+    `page@${hex(pageAddr(addr))}`,
     options.pageGfp,
   );
   if (!page) return "oom";
@@ -369,30 +368,30 @@ function* wp_page_copy(
 ): Proc<FaultResult> {
   const old = orig.page;
   yield* anon_vma_prepare(k, vma);
-  const retry = function* (): Proc<FaultResult> {
+  /** Gives up with `result`, dropping the reference do_wp_page() took. */
+  const release = function* (result: FaultResult): Proc<FaultResult> {
     yield* put_page(k, old);
-    return "retry";
+    return result;
   };
-  if (options.validate && !(yield* options.validate("alloc-page"))) return yield* retry();
-  const base = `page@${hex(alignDown(addr, entrySize("pte")))}`;
-  const page = yield* alloc(k, "alloc_page_vma", "page", base, options.pageGfp);
-  if (!page) {
-    yield* put_page(k, old);
-    return "oom";
+  if (options.validate && !(yield* options.validate("alloc-page"))) {
+    return yield* release("retry");
   }
+  const base = `page@${hex(pageAddr(addr))}`;
+  const page = yield* alloc(k, "alloc_page_vma", "page", base, options.pageGfp);
+  if (!page) return yield* release("oom");
   const words = yield* step(k, "__wp_page_copy_user", `${old.name} → ${page.name}`, [
     { obj: old.name, kind: "read" },
   ], () => copyWords(k, old));
   if (options.validate && !(yield* options.validate("lock-pte"))) {
     yield* put_page(k, page);
-    return yield* retry();
+    return yield* release("retry");
   }
   const ptl = pte_lockptr(k, mm, pte);
   yield* spin_lock(k, ptl);
   if (options.validate && !(yield* options.validate("set-pte"))) {
     yield* spin_unlock(k, ptl);
     yield* put_page(k, page);
-    return yield* retry();
+    return yield* release("retry");
   }
   const same = yield* step(k, "ptep_clear_flush", entryName(pte, addr), [
     entryAccess(pte, addr, "write"),
@@ -423,8 +422,7 @@ function* wp_page_copy(
     });
   } else yield* put_page(k, page);
   yield* spin_unlock(k, ptl);
-  yield* put_page(k, old);
-  return "done";
+  return yield* release("done");
 }
 
 /**

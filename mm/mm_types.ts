@@ -174,9 +174,14 @@ function fields(values: Readonly<Record<string, () => string>>): Contents {
   return { parts: () => Object.keys(values), value: (part) => values[part]?.() };
 }
 
-/** The name of the anon_vma a VMA's first fault (or fork) gives it: `anon_vma(VMA@0x0)`. */
-export function anonVmaName(vma: Vma): string {
-  return `anon_vma(${vma.obj.name})`;
+/**
+ * Gives `vma` an anon_vma of its own, `anon_vma(VMA@0x0)`, last in its chain: what a
+ * first fault's `__anon_vma_prepare()`, set-up's prefault and fork's `anon_vma_fork()`
+ * do. The caller makes the access (inside a step that declares it, or in set-up).
+ */
+export function give_anon_vma(vma: Vma): void {
+  vma.anon_vma = `anon_vma(${vma.obj.name})`;
+  vma.avc.push(vma.anon_vma);
 }
 
 /** Inserts `vma` into the tree, keeping it sorted. */
@@ -209,10 +214,7 @@ export function setupVma(
  */
 export function setupFault(k: Kernel, mm: Mm, addr: number): void {
   const vma = lookup(mm, addr);
-  if (vma && !vma.anon_vma) {
-    vma.anon_vma = anonVmaName(vma);
-    vma.avc.push(vma.anon_vma);
-  }
+  if (vma && !vma.anon_vma) give_anon_vma(vma);
   let table = mm.pgd;
   for (const level of LEVELS.slice(1)) {
     const i = indexOf(table.level, addr);

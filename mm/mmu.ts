@@ -29,15 +29,14 @@ import {
   entryAccess,
   entryName,
   hex,
-  indexOf,
   isTable,
-  LEVELS,
+  pageAddr,
+  pathTo,
   pte_write,
   readEntry,
-  type Table,
 } from "./pgtable.ts";
 import { storeWord, wordPart } from "./page.ts";
-import { pageAddr, type Tlb, tlb_fill, tlb_lookup, tlbAccess, tlbOf } from "./tlb.ts";
+import { type Tlb, tlb_fill, tlb_lookup, tlbAccess, tlbOf } from "./tlb.ts";
 
 /** A store that completed. */
 export interface UserStore {
@@ -77,17 +76,18 @@ export function* user_store(
   const cpu = k.current.name;
   const tlb = tlbOf(k, cpu);
   if (!tlb) throw new Error(`${cpu} has no TLB: the scenario must give CPUs that store one`);
+  const offset = addr - pageAddr(addr);
   for (let faults = 0;;) {
     const cached = tlb.entries.get(pageAddr(addr));
     const usable = cached?.writable && cached.mm === mm ? cached : undefined;
     if (usable) {
       const stored = yield* step(k, "store", `${hex(addr)} = ${value}`, [
         tlbAccess(tlb, addr, "read"),
-        { obj: usable.page.name, part: wordPart(addr - pageAddr(addr)), kind: "write" },
+        { obj: usable.page.name, part: wordPart(offset), kind: "write" },
       ], () => {
         // The translation is used as it is now: if a flush took it since, walk.
         if (tlb_lookup(k, tlb, addr) !== usable) return false;
-        storeWord(k, usable.page, addr - pageAddr(addr), value);
+        storeWord(k, usable.page, offset, value);
         k.rt.note(`${usable.page.name} (TLB)`);
         return true;
       });
@@ -126,7 +126,7 @@ function* page_walk(
   tlb: Tlb,
   addr: number,
 ): Proc<FaultCause | "filled" | "changed"> {
-  const path = walkPath(mm, addr);
+  const path = pathTo(mm.pgd, addr);
   return yield* step(k, "page walk", hex(addr), [
     ...path.map((table) => entryAccess(table, addr, "read")),
     tlbAccess(tlb, addr, "write"),
@@ -155,16 +155,4 @@ function* page_walk(
     }
     return "changed";
   });
-}
-
-/** The tables a walk of `addr` passes through now, the pgd first, as deep as they go. */
-function walkPath(mm: Mm, addr: number): Table[] {
-  const path: Table[] = [mm.pgd];
-  for (let depth = 1; depth < LEVELS.length; depth++) {
-    const table = path[path.length - 1];
-    const next = table.entries.get(indexOf(table.level, addr));
-    if (!isTable(next)) break;
-    path.push(next);
-  }
-  return path;
 }

@@ -65,13 +65,14 @@ export function page_add_new_anon_rmap(
     value: (part) => {
       if (part === "_refcount") return String(state.refcount);
       if (part === "mapping") return state.anon_vma ?? "none";
-      const word = [...state.words].find(([offset]) => wordPart(offset) === part);
-      return word?.[1] ?? (part.startsWith("w0x") ? "0" : undefined);
+      // A word's part is `w` and its offset in hex (wordPart()): a word never stored is 0.
+      if (!part.startsWith("w0x")) return undefined;
+      return state.words.get(Number(part.slice(1))) ?? "0";
     },
   };
 }
 
-/** `get_page()`: one more reference, inside a step that declares a store to the page. */
+/** `get_page()`: one more reference, inside a step that declares a store to the count. */
 export function get_page(k: Kernel, page: KObject): void {
   k.slab.write(page, "_refcount");
   const state = pages.get(page);
@@ -81,7 +82,8 @@ export function get_page(k: Kernel, page: KObject): void {
 
 /**
  * `put_page()`: drops a reference, freeing the page with the last one, inside a step
- * that declares a store to the whole page (the free's).
+ * that declares a store to the whole page (the free's), or to its count where another
+ * reference is known to be held.
  */
 export function put_page_ref(k: Kernel, page: KObject): void {
   const state = pages.get(page);

@@ -83,6 +83,25 @@ export function alignDown(addr: number, size: number): number {
   return Math.floor(addr / size) * size;
 }
 
+/** The address of the page `addr` is in: `addr & PAGE_MASK`. */
+export function pageAddr(addr: number): number {
+  return alignDown(addr, entrySize("pte"));
+}
+
+/**
+ * The tables a walk of `addr` down from `pgd` passes through now, `pgd` first, as deep
+ * as they go (a PTE table last when every level is there). No access: for callers
+ * that declare what they then read, and for set-up.
+ */
+export function pathTo(pgd: Table, addr: number): Table[] {
+  const path = [pgd];
+  for (let next = pgd.entries.get(indexOf(pgd.level, addr)); isTable(next);) {
+    path.push(next);
+    next = next.entries.get(indexOf(next.level, addr));
+  }
+  return path;
+}
+
 /** The level below `level`. */
 export function childLevel(level: Level): Level {
   return LEVELS[LEVELS.indexOf(level) + 1];

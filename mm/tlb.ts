@@ -27,7 +27,7 @@
 import type { Access } from "../explore/mod.ts";
 import type { Kernel } from "./kernel.ts";
 import type { Mm } from "./mm_types.ts";
-import { alignDown, entrySize, hex, indexOf, isTable } from "./pgtable.ts";
+import { hex, indexOf, isTable, pageAddr, pathTo } from "./pgtable.ts";
 import type { KObject } from "./slab.ts";
 
 /** One cached translation. */
@@ -52,21 +52,17 @@ function tlbsOf(k: Kernel): Map<string, Tlb> {
   return map;
 }
 
-/** The page address of `addr`. */
-export function pageAddr(addr: number): number {
-  return alignDown(addr, entrySize("pte"));
-}
-
 /** Set-up only: an empty TLB for the CPU named `cpu`. */
 export function tlb_init(k: Kernel, cpu: string): Tlb {
   const obj = k.slab.create("tlb", `TLB@${cpu}`);
   const entries = new Map<number, TlbEntry>();
   obj.contents = {
     parts: () => [...entries.keys()].map(hex),
+    // A part is a page address in hex, which Number() reads back.
     value: (part) => {
-      const entry = [...entries].find(([addr]) => hex(addr) === part)?.[1];
-      if (entry) return `${entry.page.name} ${entry.writable ? "rw" : "ro"}`;
-      return part.startsWith("0x") ? "none" : undefined;
+      if (!part.startsWith("0x")) return undefined;
+      const entry = entries.get(Number(part));
+      return entry ? `${entry.page.name} ${entry.writable ? "rw" : "ro"}` : "none";
     },
   };
   const tlb = { obj, entries };
@@ -79,11 +75,7 @@ export function tlb_init(k: Kernel, cpu: string): Tlb {
  * there (the page must be mapped writable).
  */
 export function setupTlb(k: Kernel, tlb: Tlb, mm: Mm, addr: number): void {
-  let table = mm.pgd;
-  for (let next = table.entries.get(indexOf(table.level, addr)); isTable(next);) {
-    table = next;
-    next = table.entries.get(indexOf(table.level, addr));
-  }
+  const table = pathTo(mm.pgd, addr).at(-1)!;
   const page = table.level === "pte" ? table.entries.get(indexOf("pte", addr)) : undefined;
   if (!page || isTable(page)) throw new Error(`setupTlb: ${hex(addr)} is not mapped`);
   tlb_fill(k, tlb, addr, { mm, page, writable: true });

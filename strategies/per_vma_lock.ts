@@ -195,14 +195,20 @@ export interface LockVmaChecks {
   readonly anonVma: boolean;
   /** `if (vma->detached) { vma_end_read(vma); goto retry; }` */
   readonly detached: boolean;
+  /**
+   * The `anon_vma` test made after the VMA is locked (`goto inval_end_read`), as from
+   * Linux 6.5 (strategies/per_vma_lock_6_6.ts), not before; 6.4's order if absent.
+   */
+  readonly anonVmaLocked?: boolean;
 }
 
 /** Linux 6.4. */
 export const LINUX_6_4_CHECKS: LockVmaChecks = { seq: true, anonVma: true, detached: true };
 
 /**
- * `lock_vma_under_rcu()` as in 6.4, making the checks in `checks`: a read-locked VMA
- * containing `address`, or undefined (`inval`: take mmap_lock).
+ * `lock_vma_under_rcu()` as in 6.4, making the checks in `checks` (6.6's order with
+ * `anonVmaLocked`): a read-locked VMA containing `address`, or undefined (`inval`: take
+ * mmap_lock).
  */
 export function* lock_vma_under_rcu(
   k: Kernel,
@@ -217,11 +223,18 @@ export function* lock_vma_under_rcu(
     // "Only anonymous vmas are supported for now"
     if (!vma_is_anonymous(vma)) break;
     // "find_mergeable_anon_vma uses adjacent vmas which are not locked"
-    if (checks.anonVma && !(yield* hasAnonVma(k, vma))) break;
+    const anonVma = checks.anonVma && !checks.anonVmaLocked;
+    if (anonVma && !(yield* hasAnonVma(k, vma))) break;
     const locked = checks.seq
       ? yield* vma_start_read(k, mm, vma)
       : yield* down_read_trylock(k, vma.sem);
     if (!locked) break;
+    // 6.5 on: "This check must happen after vma_start_read(); otherwise, a concurrent
+    // mremap() with MREMAP_DONTUNMAP could dissociate the VMA from its anon_vma."
+    if (checks.anonVma && checks.anonVmaLocked && !(yield* hasAnonVma(k, vma))) {
+      yield* vma_end_read(k, vma); // inval_end_read
+      break;
+    }
     // "Due to the possibility of userfault handler dropping mmap_lock, avoid it for
     // now and fall back to page fault handling under mmap_lock."
     if (userfaultfd_armed(vma)) {

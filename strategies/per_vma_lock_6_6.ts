@@ -32,62 +32,25 @@
  */
 
 import type { Proc } from "../explore/mod.ts";
-import {
-  type Kernel,
-  type Mm,
-  mmap_write_lock,
-  rcu_read_lock,
-  rcu_read_unlock,
-  type Vma,
-  vma_lookup,
-  vma_mas_store,
-} from "../mm/mod.ts";
+import { type Kernel, type Mm, mmap_write_lock, vma_mas_store } from "../mm/mod.ts";
 import { fork_under_mmap_lock } from "./mmap_lock.ts";
 import {
   faultWithVmaLock,
-  hasAnonVma,
-  isDetached,
+  LINUX_6_4_CHECKS,
+  lock_vma_under_rcu,
+  type LockVmaChecks,
   mmap_write_unlock_6_4,
   munmap_6_4,
-  vma_end_read,
-  vma_start_read,
   vma_start_write,
 } from "./per_vma_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
-/** 6.6's `lock_vma_under_rcu()`: the anon_vma test under the VMA lock. */
-export function* lock_vma_under_rcu_6_6(
-  k: Kernel,
-  mm: Mm,
-  address: number,
-): Proc<Vma | undefined> {
-  yield* rcu_read_lock(k);
-  for (;;) {
-    const vma = yield* vma_lookup(k, mm, address, "mas_walk");
-    if (!vma) break;
-    if (!(yield* vma_start_read(k, mm, vma))) break;
-    // (vma_is_anonymous() is true for every VMA of the model.)
-    if (!(yield* hasAnonVma(k, vma))) {
-      yield* vma_end_read(k, vma); // inval_end_read
-      break;
-    }
-    // "Check since vm_start/vm_end might change before we lock the VMA": no VMA of the
-    // model changes its range, and mas_walk() found this one containing `address`.
-    if (address < vma.start || address >= vma.end) {
-      yield* vma_end_read(k, vma);
-      break;
-    }
-    // "Check if the VMA got isolated after we found it"
-    if (yield* isDetached(k, vma)) {
-      yield* vma_end_read(k, vma);
-      continue; // "The area was replaced with another one"
-    }
-    yield* rcu_read_unlock(k);
-    return vma;
-  }
-  yield* rcu_read_unlock(k);
-  return undefined;
-}
+/**
+ * 6.6's `lock_vma_under_rcu()`: 6.4's checks, with the anon_vma test under the VMA lock.
+ * (`userfaultfd_armed()`, tested there in 6.4 and elsewhere in 6.6, is false for every
+ * VMA of the model either way.)
+ */
+export const LINUX_6_6_CHECKS: LockVmaChecks = { ...LINUX_6_4_CHECKS, anonVmaLocked: true };
 
 /** 6.6's mmap() of a new anonymous VMA: write-locked before it is in the tree. */
 function* mmap_6_6(k: Kernel, mm: Mm, start: number, end: number): Proc {
@@ -121,7 +84,7 @@ export const perVmaLock66: Strategy = {
     "fork-vs-write-fault-stale-tlb": "safe",
     "fork-vs-first-fault": "safe",
   },
-  fault: faultWithVmaLock(lock_vma_under_rcu_6_6),
+  fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address, LINUX_6_6_CHECKS)),
   fork: (k, mm) =>
     fork_under_mmap_lock(k, mm, mmap_write_unlock_6_4, {
       beforeCopy: (vma) => vma_start_write(k, mm, vma),

@@ -37,6 +37,7 @@ import {
   mmap_write_lock,
   mmap_write_unlock,
   type Neighbours,
+  pathTo,
   type Proc,
   type ProgramFactory,
   pXd_alloc,
@@ -51,7 +52,6 @@ import {
   spin_unlock,
   step,
   type Strategy,
-  type Table,
   tlb_finish_mmu,
   tlb_gather_mmu,
   unmap_page_range,
@@ -230,10 +230,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
           if (broken) {
             const pte = "child PTE@0x3fe00000";
             yield* step(k, "set_pte_at", `${pte} writable`, [{ obj: pte, kind: "write" }], () => {
-              let table = child.pgd;
-              while (table.level !== "pte") {
-                table = table.entries.get(indexOf(table.level, A[0])) as Table;
-              }
+              const table = pathTo(child.pgd, A[0]).at(-1)!;
               const page = table.entries.get(indexOf("pte", A[0])) as KObject;
               writeEntry(k, table, A[0], page);
             });
