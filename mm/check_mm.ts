@@ -12,7 +12,8 @@
  * - after a fork, every mm is audited (the parent and each child), and:
  *   - a lost write: a user store (mmu.ts) that the page its mm maps at the end does
  *     not hold, although no later store to that word came after it: it went into a
- *     page the mm no longer maps;
+ *     page the mm no longer maps, and not one a teardown zapped (a store racing
+ *     munmap() or MADV_DONTNEED may be dropped);
  *   - a page two mms map while one of them may write it (a writable PTE, or a writable
  *     translation left in a TLB): copy-on-write broken;
  *   - a page mapped by a VMA whose anon_vma chain does not hold the page's anon_vma
@@ -32,7 +33,7 @@ import type { Kernel } from "./kernel.ts";
 import { lookup, type Mm, mmsOf } from "./mm_types.ts";
 import { entrySize, hex, isTable, pageAddr, pte_write, type Table } from "./pgtable.ts";
 import type { KObject } from "./slab.ts";
-import { pageOf } from "./page.ts";
+import { pageOf, wasZapped } from "./page.ts";
 import { allTlbs } from "./tlb.ts";
 import { storesOf, type UserStore } from "./mmu.ts";
 
@@ -113,7 +114,13 @@ function walkMm(k: Kernel, mm: Mm, reachable: Set<KObject>): Mapping[] {
   return mappings;
 }
 
-/** Every mm's last store to each word must be in the page the mm maps there. */
+/**
+ * Every mm's last store to each word must be in the page the mm maps there, unless
+ * userspace asked for the store to go: the store's page was zapped (munmap(),
+ * MADV_DONTNEED: a store that races with the zap may land in the old page before the
+ * TLB flush, and the kernel may drop it), or the page moved (mremap(): the old
+ * address is no longer mapped, and the page took the store with it).
+ */
 function checkStores(k: Kernel, mappings: readonly Mapping[]): void {
   const last = new Map<string, UserStore>();
   for (const store of storesOf(k)) last.set(`${store.mm.obj.name} ${store.addr}`, store);
@@ -122,7 +129,7 @@ function checkStores(k: Kernel, mappings: readonly Mapping[]): void {
     const offset = store.addr - page;
     const mapped = mappings.find((m) => m.mm === store.mm && m.addr === page);
     // A page unmapped since took the store with it: nothing left to check.
-    if (!mapped) continue;
+    if (!mapped || wasZapped(store.page)) continue;
     const held = pageOf(mapped.page)?.words.get(offset);
     if (held === store.value) continue;
     const elsewhere = [...k.slab.objects.values()].find((o) =>

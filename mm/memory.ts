@@ -27,20 +27,17 @@
  *
  * Follows: mm/memory.c and mm/mmu_gather.c, Linux 5.18 (the write-protect fault: 5.18
  * and 6.4, which differ there only in folios and `PageAnonExclusive`, see page.ts).
+ * What a teardown queues, the TLB flush and the freeing are mmu_gather.ts's.
  * Left out: file, shared, swap and huge-page faults; the zero page (every fault
  * allocates); a not-present fault's lockless `pte_none()` test in `handle_pte_fault()`
  * (such a fault goes to `do_anonymous_page()`, whose re-check under the PTE lock
- * decides the same); TLB flushes
- * (freeing pages at `tlb_finish_mmu()` stands for them), except for the IPI that frees
- * tables under the `"ipi"` and `"rcu-ipi-fallback"` configurations (`KernelConfig` in
- * kernel.ts, `tlb_finish_mmu()` here) and the forced flush under the PTE lock, which
- * waits for its IPI under `"ipi"` (`tlb_flush_mmu_tlbonly()` here).
+ * decides the same).
  *
  * @module
  */
 
 import type { Proc } from "../explore/mod.ts";
-import { choose, type Kernel, step } from "./kernel.ts";
+import { type Kernel, step } from "./kernel.ts";
 import { alloc, type Gfp } from "./page_alloc.ts";
 import {
   alignDown,
@@ -72,10 +69,15 @@ import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } fr
 import { mmap_assert_locked } from "./mmap_lock.ts";
 import { give_anon_vma, type Mm, type Vma } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
-import { call_rcu } from "./rcu.ts";
-import { wait_for_ipi } from "./irq.ts";
 import { copyWords, get_page, page_add_new_anon_rmap, pageOf, put_page_ref } from "./page.ts";
 import { flush_tlb, flushAccesses } from "./tlb.ts";
+import {
+  type MmuGather,
+  tlb_flush_mmu_free,
+  tlb_flush_mmu_tlbonly,
+  tlb_next_batch,
+  tlb_remove_page,
+} from "./mmu_gather.ts";
 
 /** How a fault ended (`vm_fault_t`, reduced). */
 export type FaultResult = "done" | "retry" | "oom" | "sigsegv";
@@ -469,81 +471,6 @@ export function* put_page(k: Kernel, page: KObject): Proc {
   );
 }
 
-/** `struct mmu_gather`: what a teardown frees once it is done. */
-export interface MmuGather {
-  readonly pages: KObject[];
-  readonly tables: Table[];
-  /**
-   * How many pages the gather's batches hold: `tlb->local` (MMU_GATHER_BUNDLE pages),
-   * plus MAX_GATHER_BATCH for each batch page `tlb_next_batch()` allocated. Batches
-   * stay allocated after a flush (`batch->next` is reused), so this only grows.
-   */
-  batchPages: number;
-}
-
-/** `MMU_GATHER_BUNDLE`, the pages of the on-stack batch `tlb->local` (include/asm-generic/tlb.h). */
-export const MMU_GATHER_BUNDLE = 8;
-/** `MAX_GATHER_BATCH` with 4 KiB pages and 8-byte pointers: `(4096 - 16) / 8`. */
-export const MAX_GATHER_BATCH = 510;
-
-/** `tlb_gather_mmu()`. */
-export function tlb_gather_mmu(): MmuGather {
-  return { pages: [], tables: [], batchPages: MMU_GATHER_BUNDLE };
-}
-
-/**
- * `tlb_next_batch()`, when `__tlb_remove_page()` has filled the active batch: a new
- * batch page, `__get_free_pages(GFP_NOWAIT | __GFP_NOWARN, 0)`, which may fail (both
- * outcomes explored, within the CPU's `allocFailures` bound, as in page_alloc.ts).
- * False: `__tlb_remove_page()` returns true and `zap_pte_range()` must force a flush.
- * (`tlb->batch_count == MAX_GATHER_BATCH_COUNT` is never reached by the model's few
- * pages.)
- */
-function* tlb_next_batch(k: Kernel, tlb: MmuGather): Proc<boolean> {
-  const task = k.current;
-  if (task.allocFailuresLeft > 0) {
-    const failed = yield* choose(
-      k,
-      "tlb_next_batch",
-      "GFP_NOWAIT",
-      ["batch allocated", "fails: force_flush"],
-    );
-    if (failed) {
-      task.allocFailuresLeft--;
-      return false;
-    }
-  }
-  tlb.batchPages += MAX_GATHER_BATCH;
-  return true;
-}
-
-/**
- * `tlb_flush_mmu_tlbonly()` → `tlb_flush()` → `flush_tlb_mm_range()`, called by
- * `zap_pte_range()` with the PTE lock held. Under `"ipi"` (bare-metal x86:
- * `native_flush_tlb_multi()` → `on_each_cpu_cond_mask(..., wait = true)`) it sends the
- * TLB-flush IPI and waits until every other CPU has taken it, so a CPU with IRQs off
- * holds it, and the PTE lock with it, until it enables IRQs. Under the RCU
- * configurations the flush is not modelled (it may be a hypercall under PARAVIRT, a
- * broadcast TLBI on arm64: nothing waits for an IRQs-off CPU), as in tlb_finish_mmu().
- */
-function* tlb_flush_mmu_tlbonly(k: Kernel): Proc {
-  if (k.config.tableFree !== "ipi") return;
-  yield* wait_for_ipi(k, "flush_tlb_mm_range", "TLB flushed", [], () => {});
-}
-
-/** `tlb_flush_mmu_free()` → `tlb_batch_pages_flush()`: frees the gathered pages now. */
-function* tlb_flush_mmu_free(k: Kernel, tlb: MmuGather): Proc {
-  const pages = tlb.pages.splice(0);
-  if (!pages.length) return;
-  yield* step(
-    k,
-    "tlb_flush_mmu_free",
-    `free ${pages.map((p) => p.name).join(", ")}`,
-    pages.map((p) => ({ obj: p.name, kind: "write" as const })),
-    () => pages.forEach((p) => put_page_ref(k, p)),
-  );
-}
-
 /**
  * Reads the entries of `table` within [addr, end) in one step (`label` names the walk),
  * after `check` (an assertion that reads no shared state, so needs no declaration).
@@ -627,9 +554,8 @@ export function* unmap_page_range(
             addr = end;
             for (const { addr: at, entry } of present) {
               table.entries.delete(indexOf("pte", at));
-              tlb.pages.push(entry as KObject);
               cleared++;
-              if (tlb.pages.length === tlb.batchPages) {
+              if (tlb_remove_page(tlb, at, entry as KObject)) {
                 filled = true;
                 // The loop goes on from the next PTE; past the last present one, it
                 // only reads none entries, so the model ends it there.
@@ -651,7 +577,7 @@ export function* unmap_page_range(
         if (addr === end) break;
       }
       // "Do the actual TLB flush before dropping ptl"
-      if (force_flush) yield* tlb_flush_mmu_tlbonly(k);
+      if (force_flush) yield* tlb_flush_mmu_tlbonly(k, tlb, true);
       yield* spin_unlock(k, ptl);
       if (!force_flush) return;
       yield* tlb_flush_mmu_free(k, tlb);
@@ -758,88 +684,4 @@ function* free_table(
     tlb.tables.push(present);
     k.rt.note(`${present.obj.name} unlinked`);
   });
-}
-
-/**
- * `tlb_finish_mmu()`: frees the zapped pages now, and the unlinked tables as the
- * kernel's configuration says (`k.config.tableFree`, see `TableFree` in kernel.ts):
- *
- * - `"rcu"`: after an RCU grace period (`tlb_remove_table_rcu()`).
- * - `"ipi"`: x86 without CONFIG_PARAVIRT, 5.18 and 6.4, where `___pXd_free_tlb()` →
- *   `paravirt_tlb_remove_table()` is `tlb_remove_page()` (arch/x86/mm/pgtable.c): the
- *   tables are freed with the pages by `tlb_flush_mmu()` → `tlb_flush_mmu_free()`, after
- *   `tlb_flush_mmu_tlbonly()` → `flush_tlb_mm_range()` has sent the TLB-flush IPI and
- *   every other CPU has taken it (`wait_for_ipi()` in irq.ts), so after every IRQs-off
- *   section present at the flush. One step frees them all, pages included.
- * - `"rcu-ipi-fallback"`: `tlb_remove_table()` (mm/mmu_gather.c) allocates its batch
- *   page with GFP_NOWAIT; both outcomes are explored. Allocated: after a grace period,
- *   as `"rcu"`. Not: `tlb_remove_table_one()` → `tlb_remove_table_sync_one()`, an IPI
- *   to every CPU, then `__tlb_remove_table()` at once. Modelled loosely: the kernel
- *   tries the allocation at the first `tlb_remove_table()` of the gather, in
- *   `free_pgtables()`, and frees that table there, and tries again for the next one;
- *   the model decides once for all the gather's tables, here, after the pages.
- *
- * The TLB flush of the `"rcu"` configurations (which may be a hypercall, not an IPI,
- * under PARAVIRT: arch/x86/include/asm/tlb.h) is not waited for: nothing in the model
- * relies on it.
- */
-export function* tlb_finish_mmu(k: Kernel, tlb: MmuGather): Proc {
-  const tableFree = k.config.tableFree;
-  if (tableFree === "ipi" && tlb.tables.length) {
-    const pages = tlb.pages.splice(0);
-    const tables = tlb.tables.splice(0);
-    const names = [...pages.map((p) => p.name), ...tables.map((t) => t.obj.name)];
-    yield* wait_for_ipi(
-      k,
-      "tlb_flush_mmu",
-      `free ${names.join(", ")}`,
-      names.map((obj) => ({ obj, kind: "write" as const })),
-      () => {
-        pages.forEach((p) => put_page_ref(k, p));
-        tables.forEach((t) => k.slab.free(t.obj));
-      },
-    );
-    return;
-  }
-  if (tlb.pages.length) {
-    const pages = tlb.pages.splice(0);
-    yield* step(
-      k,
-      "tlb_finish_mmu",
-      `free ${pages.map((p) => p.name).join(", ")}`,
-      pages.map((p) => ({
-        obj: p.name,
-        kind: "write" as const,
-      })),
-      () => pages.forEach((p) => put_page_ref(k, p)),
-    );
-  }
-  if (tlb.tables.length) {
-    const tables = tlb.tables.splice(0);
-    if (tableFree === "rcu-ipi-fallback") {
-      const failed = yield* choose(
-        k,
-        "tlb_remove_table",
-        "__get_free_page(GFP_NOWAIT | __GFP_NOWARN) for the batch",
-        ["batch allocated", "fails: tlb_remove_table_one()"],
-      );
-      if (failed) {
-        yield* wait_for_ipi(
-          k,
-          "tlb_remove_table_sync_one",
-          `__tlb_remove_table(${tables.map((t) => t.obj.name).join(", ")})`,
-          tables.map((t) => ({ obj: t.obj.name, kind: "write" as const })),
-          () => tables.forEach((t) => k.slab.free(t.obj)),
-        );
-        return;
-      }
-    }
-    yield* call_rcu(
-      k,
-      "tlb_remove_table_rcu",
-      tables.map((t) => t.obj.name).join(", "),
-      tables.map((t) => ({ obj: t.obj.name, kind: "write" as const })),
-      () => tables.forEach((t) => k.slab.free(t.obj)),
-    );
-  }
 }

@@ -16,7 +16,8 @@
 import type { Proc } from "../explore/mod.ts";
 import type { Kernel } from "./kernel.ts";
 import type { Mm, Vma } from "./mm_types.ts";
-import { free_pgd_range, tlb_finish_mmu, tlb_gather_mmu, unmap_page_range } from "./memory.ts";
+import { free_pgd_range, unmap_page_range } from "./memory.ts";
+import { tlb_finish_mmu, tlb_gather_mmu } from "./mmu_gather.ts";
 import type { Neighbours } from "./vma.ts";
 
 /** FIRST_USER_ADDRESS on x86-64. */
@@ -30,7 +31,7 @@ export const USER_PGTABLES_CEILING = 0;
  * gather (pages now, tables after a grace period).
  */
 export function* unmap_region(k: Kernel, mm: Mm, vma: Vma, around: Neighbours): Proc {
-  const tlb = tlb_gather_mmu();
+  const tlb = tlb_gather_mmu(mm);
   yield* unmap_page_range(k, tlb, mm, vma.start, vma.end);
   yield* free_pgd_range(
     k,

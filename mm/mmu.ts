@@ -36,6 +36,7 @@ import {
   readEntry,
 } from "./pgtable.ts";
 import { storeWord, wordPart } from "./page.ts";
+import type { KObject } from "./slab.ts";
 import { type Tlb, tlb_fill, tlb_lookup, tlbAccess, tlbOf } from "./tlb.ts";
 
 /** A store that completed. */
@@ -44,6 +45,8 @@ export interface UserStore {
   readonly mm: Mm;
   readonly addr: number;
   readonly value: string;
+  /** The page the translation led to. */
+  readonly page: KObject;
 }
 
 const stores = new WeakMap<Kernel, UserStore[]>();
@@ -94,7 +97,7 @@ export function* user_store(
       if (stored) {
         let list = stores.get(k);
         if (!list) stores.set(k, list = []);
-        list.push({ cpu, mm, addr, value });
+        list.push({ cpu, mm, addr, value, page: usable.page });
         return "done";
       }
       continue;

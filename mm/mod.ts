@@ -21,6 +21,7 @@ export * from "./pgtable.ts";
 export * from "./mm_types.ts";
 export * from "./vma.ts";
 export * from "./memory.ts";
+export * from "./mmu_gather.ts";
 export * from "./page.ts";
 export * from "./tlb.ts";
 export * from "./mmu.ts";

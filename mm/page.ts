@@ -36,6 +36,22 @@ export interface UserPage {
 
 const pages = new WeakMap<KObject, UserPage>();
 
+const zappedPages = new WeakSet<KObject>();
+
+/**
+ * A teardown took `page` out of the page tables (`zap_pte_range()`, inside its step).
+ * Audit-only state, which nothing reads during a run: a store that went into the page
+ * may be lost without a bug, as userspace asked for the page to go (check_mm.ts).
+ */
+export function zapped(page: KObject): void {
+  zappedPages.add(page);
+}
+
+/** Whether a teardown took `page` out of the page tables. */
+export function wasZapped(page: KObject): boolean {
+  return zappedPages.has(page);
+}
+
 /** The state of `page`, or undefined if it was never mapped. */
 export function pageOf(page: KObject): UserPage | undefined {
   return pages.get(page);

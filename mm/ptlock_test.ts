@@ -68,7 +68,7 @@ function afterUnlink(
       threads: [{
         name: "CPU0",
         body: function* () {
-          const tlb = tlb_gather_mmu();
+          const tlb = tlb_gather_mmu(mm);
           yield* free_pgd_range(k, tlb, mm, GiB, GiB + 2 * MiB, 0, 512 * GiB);
           if (freed) yield* tlb_finish_mmu(k, tlb);
           yield* after(k, mm, pte);

@@ -17,9 +17,8 @@
  * Left out: PCIDs and lazy TLB (a CPU's entries are the mm's it runs), paging-structure
  * caches (a miss walks from the pgd), the flush's wait for a CPU with IRQs off under the
  * `"ipi"` configuration (the flush here is atomic under every configuration, so no
- * fork verdict depends on one), and the TLB flushes of munmap() and
- * MADV_DONTNEED: `tlb_finish_mmu()` frees the zapped pages, which stands for them, so
- * no scenario warms a TLB for a page a teardown zaps.
+ * fork verdict depends on one). A teardown's flush, `flush_tlb_mm_range()` for the
+ * range it zapped before it frees the pages, is mmu_gather.ts's.
  *
  * @module
  */
@@ -120,9 +119,15 @@ export function flushAccesses(k: Kernel, addr?: number): Access[] {
  * entries for `mm`, or only for the page of `addr`.
  */
 export function flush_tlb(k: Kernel, mm: Mm, addr?: number): void {
+  if (addr === undefined) flush_tlb_range(k, mm, 0, Infinity);
+  else flush_tlb_range(k, mm, pageAddr(addr), pageAddr(addr) + 1);
+}
+
+/** `flush_tlb_mm_range()`: every CPU's entries for `mm` in [start, end). */
+export function flush_tlb_range(k: Kernel, mm: Mm, start: number, end: number): void {
   for (const tlb of allTlbs(k)) {
     for (const [at, entry] of [...tlb.entries]) {
-      if (entry.mm !== mm || (addr !== undefined && at !== pageAddr(addr))) continue;
+      if (entry.mm !== mm || at < start || at >= end) continue;
       k.slab.write(tlb.obj, hex(at));
       tlb.entries.delete(at);
     }

@@ -322,7 +322,7 @@ function* munmap(k: Kernel, mm: Mm, start: number): Proc {
     const around = yield* vma_mas_remove(k, mm, vma);
     yield* up_write(k, mm.mm_rb_lock, "write_unlock");
     // unmap_region(): unmap_vmas() → unmap_page_range(), with patch 09/26's hooks.
-    const tlb = tlb_gather_mmu();
+    const tlb = tlb_gather_mmu(mm);
     yield* write_seqcount(k, vma.vm_sequence, "vm_write_begin");
     yield* unmap_page_range(k, tlb, mm, vma.start, vma.end);
     yield* write_seqcount(k, vma.vm_sequence, "vm_write_end");

@@ -171,7 +171,7 @@ function* munmapWriteLocked(
 /** `unmap_region()` spelled out, with `finish` false leaving out `tlb_finish_mmu()`. */
 function teardown(finish: boolean) {
   return function* (k: Kernel, mm: Mm, start: number, end: number, around: Neighbours): Proc {
-    const tlb = tlb_gather_mmu();
+    const tlb = tlb_gather_mmu(mm);
     yield* unmap_page_range(k, tlb, mm, start, end);
     yield* free_pgd_range(
       k,
@@ -347,7 +347,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
       const teardown = (locked: boolean) =>
         function* (k: Kernel, mm: Mm): Proc {
           if (locked) yield* mmap_write_lock(k, mm);
-          const tlb = tlb_gather_mmu();
+          const tlb = tlb_gather_mmu(mm);
           yield* free_pgd_range(k, tlb, mm, A[0], A[1], 0, REST[0]);
           yield* tlb_finish_mmu(k, tlb);
           if (locked) yield* mmap_write_unlock(k, mm);
