@@ -29,11 +29,15 @@ import { SeqCount } from "./seqlock.ts";
 import { SpinLock } from "./spinlock.ts";
 import { page_add_new_anon_rmap } from "./page.ts";
 
-/** A virtual memory area: [start, end), anonymous and writable. */
+/**
+ * A virtual memory area: [start, end), anonymous and writable. The bounds change only
+ * when munmap() splits the VMA (`__split_vma()`, mmap.ts), as parts `vm_start` and
+ * `vm_end` of its object.
+ */
 export interface Vma {
   readonly obj: KObject;
-  readonly start: number;
-  readonly end: number;
+  start: number;
+  end: number;
   /** The per-VMA read-write semaphore of the seed mail. */
   readonly sem: RwSem;
   /** Linux 6.4: equals `mm->mm_lock_seq` while the VMA is write-locked. */
@@ -160,6 +164,8 @@ export function vm_area_alloc(
   };
   obj.contents = fields({
     // Every VMA of the model is anonymous and writable: vm_flags never changes.
+    vm_start: () => hex(vma.start),
+    vm_end: () => hex(vma.end),
     vm_flags: () => growsdown ? "VM_READ|VM_WRITE|VM_GROWSDOWN" : "VM_READ|VM_WRITE",
     vm_lock_seq: () => String(vma.vm_lock_seq),
     detached: () => String(vma.detached),

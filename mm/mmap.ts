@@ -1,21 +1,40 @@
 /**
- * munmap() and mmap() of whole anonymous VMAs, as mm/mmap.c sequences them, without
- * their locking: `__do_munmap()` finds the VMA, takes it out of the tree, zaps its PTEs
- * and frees its page tables (`unmap_region()`), then frees the VMA; `mmap_region()`
- * puts a new VMA in the tree. Strategies wrap these in the locks they choose.
+ * munmap() and mmap() of anonymous VMAs, as mm/mmap.c sequences them, without
+ * their locking: `__do_munmap()` finds the VMA, splits off the part to unmap
+ * (`__split_vma()`) when the range covers only part of it, takes it out of the tree,
+ * zaps its PTEs and frees its page tables (`unmap_region()`), then frees the VMA;
+ * `mmap_region()` puts a new VMA in the tree. Strategies wrap these in the locks they
+ * choose.
  *
- * Follows: mm/mmap.c (`__do_munmap()`, `unmap_region()`, `free_pgtables()`,
- * `mmap_region()`), Linux 5.18. The locking, `__do_munmap()`'s `mmap_write_downgrade()`
- * before `unmap_region()` included, is the strategies' (`strategies/mmap_lock.ts`).
- * Left out: splitting a VMA (scenarios unmap whole VMAs), merging, accounting, file
- * mappings.
+ * A split makes a new VMA (`vm_area_dup()`: a copy, sharing the anon_vma chain,
+ * `anon_vma_clone()`), changes the old one's bounds and stores the new one in the
+ * tree. Which half is the new one differs by version (`SplitPolicy`): 5.18's
+ * `__do_munmap()` splits at the start with `new_below = 0` and at the end with 1;
+ * 6.4's `do_vmi_align_munmap()` uses 0 at both; 6.6's uses 1 at the start and 0 at
+ * the end. What a version locks around it is the policy's too: 6.4's `vma_prepare()`
+ * write-locks the old VMA only ("vp->insert is always a newly created VMA, no need
+ * for locking"); 6.6's `__split_vma()` write-locks both (`vma_start_write(vma);
+ * vma_start_write(new);`, "mm: always lock new vma before inserting into vma tree",
+ * 6.6-rc1).
+ *
+ * Follows: mm/mmap.c (`__do_munmap()`, `__split_vma()`, `__vma_adjust()`,
+ * `unmap_region()`, `free_pgtables()`, `mmap_region()`), Linux 5.18; 6.4.0's and
+ * 6.6.0's `do_vmi_align_munmap()`, `__split_vma()`, `vma_prepare()`,
+ * `vma_complete()`. The locking, `__do_munmap()`'s `mmap_write_downgrade()` before
+ * `unmap_region()` included, is the strategies' (`strategies/mmap_lock.ts`).
+ * Modelled loosely: the split's change of the old VMA's bounds and the tree store of
+ * the new VMA are one step (in the kernel the bounds change first, under the old
+ * VMA's write lock from 6.4 on, and `vma_complete()` stores the new one). Left out:
+ * merging, accounting, file mappings, `vm_pgoff`, a range across several VMAs.
  *
  * @module
  */
 
 import type { Proc } from "../explore/mod.ts";
-import type { Kernel } from "./kernel.ts";
-import type { Mm, Vma } from "./mm_types.ts";
+import { type Kernel, step } from "./kernel.ts";
+import { insertVma, type Mm, vm_area_alloc, type Vma, VMA_TREE } from "./mm_types.ts";
+import { mmap_assert_write_locked } from "./mmap_lock.ts";
+import { hex } from "./pgtable.ts";
 import { free_pgd_range, unmap_page_range } from "./memory.ts";
 import { tlb_finish_mmu, tlb_gather_mmu } from "./mmu_gather.ts";
 import type { Neighbours } from "./vma.ts";
@@ -43,4 +62,89 @@ export function* unmap_region(k: Kernel, mm: Mm, vma: Vma, around: Neighbours): 
     around.next ? around.next.start : USER_PGTABLES_CEILING,
   );
   yield* tlb_finish_mmu(k, tlb);
+}
+
+/** How a version splits a VMA for munmap() (see the module's comment). */
+export interface SplitPolicy {
+  /**
+   * `new_below` of the split at the range's start: true makes the new VMA the part
+   * below `start`, false the part from `start` on.
+   */
+  readonly belowAtStart: boolean;
+  /** `new_below` of the split at the range's end. */
+  readonly belowAtEnd: boolean;
+  /** What the version does to the old VMA and the new one before the split is stored. */
+  readonly prepare?: (vma: Vma, fresh: Vma) => Proc;
+  /** What it does after. */
+  readonly complete?: (vma: Vma, fresh: Vma) => Proc;
+}
+
+/** 5.18's `__do_munmap()` (4.17's too): nothing locked beyond `mmap_lock`. */
+export const SPLIT_5_18: SplitPolicy = { belowAtStart: false, belowAtEnd: true };
+
+/**
+ * `__split_vma(vma, addr, new_below)`: a new VMA for the part of `vma` below `addr`
+ * (`new_below`) or from it on, in the tree, and `vma` shrunk to the rest. Returns the
+ * new VMA. The caller holds `mmap_lock` for writing.
+ */
+export function* __split_vma(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  new_below: boolean,
+  policy: SplitPolicy,
+): Proc<Vma> {
+  // vm_area_dup(): `*new = *vma` with a lock of its own (6.4 on: `vm_lock_seq = -1`),
+  // then anon_vma_clone(new, vma): the same anon_vma, the same chain.
+  const fresh = yield* step(k, "vm_area_dup", vma.obj.name, [
+    { obj: vma.obj.name, kind: "read" },
+  ], () => {
+    k.slab.read(vma.obj, undefined, `*${vma.obj.name}`);
+    const [start, end] = new_below ? [vma.start, addr] : [addr, vma.end];
+    const copy = vm_area_alloc(k, start, end, vma.growsdown, mm.prefix);
+    copy.anon_vma = vma.anon_vma;
+    copy.avc.push(...vma.avc);
+    return copy;
+  });
+  if (policy.prepare) yield* policy.prepare(vma, fresh);
+  const bound = new_below ? "vm_start" : "vm_end";
+  yield* step(k, "__split_vma", `${vma.obj.name}->${bound} = ${hex(addr)}; store ${fresh.obj.name}`, [
+    { obj: mm.obj.name, part: VMA_TREE, kind: "write" },
+    { obj: vma.obj.name, part: bound, kind: "write" },
+  ], () => {
+    mmap_assert_write_locked(k, mm, "__split_vma");
+    k.slab.write(vma.obj, bound);
+    if (new_below) vma.start = addr;
+    else vma.end = addr;
+    // vma_complete(): "split_vma has split insert from vma, and needs us to insert it".
+    k.slab.write(mm.obj, VMA_TREE);
+    insertVma(mm, fresh);
+  });
+  if (policy.complete) yield* policy.complete(vma, fresh);
+  return fresh;
+}
+
+/**
+ * The splits `__do_munmap()` / `do_vmi_align_munmap()` make before detaching: the VMA
+ * that is exactly [start, end) of `vma`, `vma` itself if the range is the whole of it.
+ */
+export function* split_for_munmap(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+  policy: SplitPolicy,
+): Proc<Vma> {
+  let target = vma;
+  if (start > target.start) {
+    const fresh = yield* __split_vma(k, mm, target, start, policy.belowAtStart, policy);
+    if (!policy.belowAtStart) target = fresh;
+  }
+  if (end < target.end) {
+    const fresh = yield* __split_vma(k, mm, target, end, policy.belowAtEnd, policy);
+    if (policy.belowAtEnd) target = fresh;
+  }
+  return target;
 }

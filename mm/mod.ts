@@ -22,6 +22,7 @@ export * from "./mm_types.ts";
 export * from "./vma.ts";
 export * from "./memory.ts";
 export * from "./mmu_gather.ts";
+export * from "./madvise.ts";
 export * from "./page.ts";
 export * from "./tlb.ts";
 export * from "./mmu.ts";

@@ -42,6 +42,21 @@ export function* vma_lookup(
   });
 }
 
+/**
+ * `vma->vm_start <= address && address < vma->vm_end`, loaded from the VMA itself (a
+ * split changes them, mmap.ts): the test a lockless fault makes of the VMA it found.
+ */
+export function* vma_contains(k: Kernel, vma: Vma, address: number, label: string): Proc<boolean> {
+  return yield* step(k, label, `${vma.obj.name} contains ${hex(address)}?`, [
+    { obj: vma.obj.name, part: "vm_start", kind: "read" },
+    { obj: vma.obj.name, part: "vm_end", kind: "read" },
+  ], () => {
+    k.slab.read(vma.obj, "vm_start");
+    k.slab.read(vma.obj, "vm_end");
+    return vma.start <= address && address < vma.end;
+  });
+}
+
 /** Neighbours of a VMA, for the floor and ceiling of free_pgtables(). */
 export interface Neighbours {
   readonly prev: Vma | undefined;

@@ -35,6 +35,8 @@ const B = [GiB + 2 * MiB, GiB + 4 * MiB] as const;
 const P = [GiB - 4 * MiB, GiB - 3 * MiB] as const;
 const A2 = [GiB - 3 * MiB, GiB + 3 * MiB] as const;
 const N = [GiB + 3 * MiB, GiB + 4 * MiB] as const;
+/** S: eight pages at 1 GiB, which munmap() of its upper half splits. */
+const S = [GiB, GiB + 8 * PAGE] as const;
 /** A low VMA and its neighbour above, both in the lowest 2 MiB: one PTE table. */
 const LOW = [MiB, MiB + 16 * PAGE] as const;
 const LOW_NEXT = [MiB + 16 * PAGE, 2 * MiB] as const;
@@ -233,6 +235,84 @@ export const scenarios: readonly Scenario[] = [
       "none, but if the fault's anon_vma_prepare() and page come before " +
       "copy_page_range() reads src_vma->anon_vma, the page is copied into a child " +
       "whose anon_vma chain does not hold its anon_vma",
+  },
+  {
+    name: "dontneed-vs-stale-tlb-store",
+    question: "Can a thread's store through a writable TLB entry race with " +
+      "madvise(MADV_DONTNEED) zapping the page it writes?",
+    vmas: [A, REST],
+    prefault: [GiB],
+    tlb: [[1, GiB]],
+    cpus: [
+      [{ op: "madvise", start: GiB, end: GiB + PAGE }],
+      [{ op: "store", addr: GiB + 0x8, value: "1" }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "CPU1 wrote the page at 1 GiB before, so its TLB maps it writable: until " +
+      "tlb_finish_mmu() flushes it, CPU1 may store into the page zap_pte_range() has " +
+      "taken out, which the kernel may drop, but not once the page is freed",
+  },
+  {
+    name: "dontneed-vs-write-fault",
+    question: "Can a store that faults the page back in race with madvise(MADV_DONTNEED) " +
+      "zapping it?",
+    vmas: [A, REST],
+    prefault: [GiB],
+    cpus: [
+      [{ op: "madvise", start: GiB, end: GiB + PAGE }],
+      [{ op: "store", addr: GiB + 0x8, value: "1" }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "dontneed-vs-stale-tlb-store with CPU1's TLB cold: its store walks the page " +
+      "tables and either writes the old page (then the zap takes it) or finds the PTE " +
+      "gone and faults a new page in beside the zap, both under mmap_read_lock() or less",
+  },
+  {
+    name: "dontneed-vs-write-fault-stale-tlb",
+    question: "Can a store through a stale TLB entry race with MADV_DONTNEED and with " +
+      "another thread's fault that maps the page back in?",
+    vmas: [A, REST],
+    prefault: [GiB],
+    tlb: [[2, GiB]],
+    cpus: [
+      [{ op: "madvise", start: GiB, end: GiB + PAGE }],
+      [{ op: "store", addr: GiB + 0x8, value: "1" }],
+      [{ op: "store", addr: GiB + 0x10, value: "2" }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "both dontneed neighbours at once, on three CPUs: CPU2's store may land in " +
+      "the zapped page, which the kernel may drop, while CPU1 faults a new page in; a " +
+      "store that comes after the flush must be in the page mapped at the end",
+  },
+  {
+    name: "fault-vs-partial-munmap",
+    question: "Can a fault in the part of a VMA that munmap() splits off and unmaps race " +
+      "with the split?",
+    vmas: [S, REST],
+    prefault: [S[0]],
+    cpus: [
+      [{ op: "fault", addr: S[0] + 6 * PAGE }],
+      [{ op: "munmap", start: S[0] + 4 * PAGE, end: S[1] }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "munmap() of S's upper half splits S in two and unmaps the upper part; the " +
+      "fault may have found S before the split, whose bounds then no longer hold its " +
+      "address. No page table is freed (the lower half keeps them), so what a stale " +
+      "fault leaves is a PTE where no VMA is",
+  },
+  {
+    name: "fault-vs-partial-munmap-kept",
+    question: "Can a fault in the part of a VMA that stays race with munmap() splitting " +
+      "off the rest?",
+    vmas: [S, REST],
+    prefault: [S[0]],
+    cpus: [
+      [{ op: "fault", addr: S[0] + 2 * PAGE }],
+      [{ op: "munmap", start: S[0] + 4 * PAGE, end: S[1] }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "fault-vs-partial-munmap with the fault in the lower half, which the split " +
+      "leaves in the old VMA object",
   },
 ];
 

@@ -31,14 +31,17 @@ import { validateScenario } from "./validate.ts";
  * What one CPU does, in order. `fault` is a page fault on a page the CPU never touched
  * (a first touch); `store` is a user store of `value` at `addr` (any 8-byte-aligned
  * address), through the CPU's TLB, faulting as the MMU decides (mm/mmu.ts); `fork`
- * copies the address space into a child that does not run.
+ * copies the address space into a child that does not run; `munmap` unmaps a range
+ * inside one VMA, the whole of it or a part (splitting it); `madvise` is
+ * madvise(MADV_DONTNEED).
  */
 export type Op =
   | { readonly op: "fault"; readonly addr: number }
   | { readonly op: "store"; readonly addr: number; readonly value: string }
   | { readonly op: "fork" }
   | { readonly op: "munmap"; readonly start: number; readonly end: number }
-  | { readonly op: "mmap"; readonly start: number; readonly end: number };
+  | { readonly op: "mmap"; readonly start: number; readonly end: number }
+  | { readonly op: "madvise"; readonly start: number; readonly end: number };
 
 /** A named workload. */
 export interface Scenario {
@@ -95,6 +98,8 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
       return strategy.munmap(k, mm, op.start, op.end);
     case "mmap":
       return strategy.mmap(k, mm, op.start, op.end);
+    case "madvise":
+      return strategy.madvise_dontneed(k, mm, op.start, op.end);
   }
 }
 

@@ -171,6 +171,7 @@ export function validateScenario(scenario: Scenario): void {
         case "fork":
           break;
         case "munmap":
+        case "madvise":
         case "mmap": {
           const problem = rangeProblem(op.start, op.end);
           if (problem) fail(`${field} (${op.op})`, problem);

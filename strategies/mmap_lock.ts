@@ -38,12 +38,15 @@ import {
   GFP_PGTABLE_USER,
   handle_mm_fault,
   type Kernel,
+  madvise_dontneed,
   type Mm,
   mmap_read_lock,
   mmap_read_unlock,
   mmap_write_downgrade,
   mmap_write_lock,
   mmap_write_unlock,
+  SPLIT_5_18,
+  split_for_munmap,
   unmap_region,
   vm_area_free,
   vm_area_free_rcu,
@@ -51,6 +54,8 @@ import {
   vma_lookup,
   vma_mas_remove,
   vma_mas_store,
+  type ZapRange,
+  zapRange,
 } from "../mm/mod.ts";
 import type { Strategy } from "./strategy.ts";
 
@@ -77,23 +82,26 @@ export function* fault_under_mmap_lock(
 }
 
 /**
- * The 5.18 munmap() of a whole VMA: under mmap_write_lock(), take the VMA out of the
- * tree; downgrade to the read lock, unless the next VMA is a stack; tear down its page
- * tables and free it with `free`; release the lock. With no VMA there, `__do_munmap()`
- * returns 0 and the write lock is released as it was taken.
+ * The 5.18 munmap() of [start, end) in one VMA: under mmap_write_lock(), split off the
+ * part to unmap (`__split_vma()`, `SPLIT_5_18`) and take it out of the tree; downgrade
+ * to the read lock, unless the next VMA is a stack; tear down its page tables and free
+ * it with `free`; release the lock. With no VMA there, `__do_munmap()` returns 0 and
+ * the write lock is released as it was taken.
  */
 export function* munmap_under_mmap_lock(
   k: Kernel,
   mm: Mm,
   start: number,
+  end: number,
   free: (k: Kernel, vma: Vma) => Proc = vm_area_free,
 ): Proc {
   yield* mmap_write_lock(k, mm);
-  const vma = yield* vma_lookup(k, mm, start, "find_vma");
-  if (!vma) {
+  const found = yield* vma_lookup(k, mm, start, "find_vma");
+  if (!found) {
     yield* mmap_write_unlock(k, mm);
     return;
   }
+  const vma = yield* split_for_munmap(k, mm, found, start, end, SPLIT_5_18);
   // detach_vmas_to_be_unmapped(): out of the tree; false next to a stack above, `if
   // (vma && (vma->vm_flags & VM_GROWSDOWN)) return false;` (vm_flags never change, and
   // the write lock is held: no step).
@@ -132,13 +140,34 @@ export function* mmap_under_mmap_lock(k: Kernel, mm: Mm, start: number, end: num
 }
 
 /**
+ * madvise(MADV_DONTNEED) as 5.18, 6.4 and 6.6 lock it: under `mmap_read_lock()`
+ * (`madvise_need_mmap_write()` is 0 for it), zapping with `zap` (a series may wrap
+ * `unmap_page_range()`).
+ */
+export function* madvise_dontneed_under_mmap_read_lock(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  zap: ZapRange = zapRange,
+): Proc {
+  yield* mmap_read_lock(k, mm);
+  yield* madvise_dontneed(k, mm, start, end, zap);
+  yield* mmap_read_unlock(k, mm);
+}
+
+/**
  * The 5.18 writers with one change: the VMA is freed after an RCU grace period, as
  * every strategy that looks VMAs up without `mmap_lock` needs.
  */
-export const WRITERS_RCU_FREEING_VMAS: Pick<Strategy, "fork" | "munmap" | "mmap"> = {
+export const WRITERS_RCU_FREEING_VMAS: Pick<
+  Strategy,
+  "fork" | "munmap" | "mmap" | "madvise_dontneed"
+> = {
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
-  munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start, vm_area_free_rcu),
+  munmap: (k, mm, start, end) => munmap_under_mmap_lock(k, mm, start, end, vm_area_free_rcu),
   mmap: mmap_under_mmap_lock,
+  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
 };
 
 /** Strategy 1. */
@@ -165,9 +194,15 @@ export const mmapLock: Strategy = {
     "fork-vs-write-fault": "safe",
     "fork-vs-write-fault-stale-tlb": "safe",
     "fork-vs-first-fault": "safe",
+    "dontneed-vs-stale-tlb-store": "safe",
+    "dontneed-vs-write-fault": "safe",
+    "dontneed-vs-write-fault-stale-tlb": "safe",
+    "fault-vs-partial-munmap": "safe",
+    "fault-vs-partial-munmap-kept": "safe",
   },
   fault: fault_under_mmap_lock,
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
-  munmap: (k, mm, start) => munmap_under_mmap_lock(k, mm, start),
+  munmap: (k, mm, start, end) => munmap_under_mmap_lock(k, mm, start, end),
   mmap: mmap_under_mmap_lock,
+  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
 };

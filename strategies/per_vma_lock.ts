@@ -104,18 +104,26 @@ import {
   mmap_write_unlock,
   rcu_read_lock,
   rcu_read_unlock,
+  type SplitPolicy,
+  split_for_munmap,
   step,
   unmap_region,
   up_read,
   up_write,
   vm_area_free_rcu,
   type Vma,
+  vma_contains,
   vma_end_write_all,
   vma_lookup,
   vma_mas_remove,
   vma_mas_store,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock, fork_under_mmap_lock, SLEEPING_ALLOCATIONS } from "./mmap_lock.ts";
+import {
+  fault_under_mmap_lock,
+  fork_under_mmap_lock,
+  madvise_dontneed_under_mmap_read_lock,
+  SLEEPING_ALLOCATIONS,
+} from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 /**
@@ -241,9 +249,9 @@ export function* lock_vma_under_rcu(
       yield* vma_end_read(k, vma);
       break;
     }
-    // "Check since vm_start/vm_end might change before we lock the VMA": no VMA of the
-    // model changes its range, and mas_walk() found this one containing `address`.
-    if (address < vma.start || address >= vma.end) {
+    // "Check since vm_start/vm_end might change before we lock the VMA": a split may
+    // have shrunk it since mas_walk() found it (mm/mmap.ts).
+    if (!(yield* vma_contains(k, vma, address, "lock_vma_under_rcu"))) {
       yield* vma_end_read(k, vma);
       break;
     }
@@ -306,24 +314,59 @@ export function* mmap_write_unlock_6_4(k: Kernel, mm: Mm): Proc {
   yield* mmap_write_unlock(k, mm);
 }
 
+/** What 6.4's and 6.6's `do_vmi_align_munmap()` differ in. */
+export interface MunmapVersion {
+  /** How `__split_vma()` splits and what it locks (mm/mmap.ts `SplitPolicy`). */
+  readonly split: (k: Kernel, mm: Mm) => SplitPolicy;
+  /**
+   * 6.4 keeps `mmap_lock` for writing next to a stack: `if (next && (next->vm_flags &
+   * VM_GROWSDOWN)) downgrade = false;`, as 5.18. 6.6 downgrades always (`if (unlock)
+   * mmap_write_downgrade(mm);`): its stack expansion takes `mmap_lock` for writing.
+   */
+  readonly growsdownKeepsWriteLock: boolean;
+}
+
 /**
- * 6.4's munmap() of a whole VMA (`__vm_munmap()` → `do_vmi_align_munmap()`), with the
- * downgrade munmap(2) asks for unless `downgrade` is false, or the next VMA is a
- * stack: `if (next && (next->vm_flags & VM_GROWSDOWN)) downgrade = false;`, as 5.18
- * (docs/per-vma-lock.md quotes the block).
+ * 6.4.0's split: `__split_vma(vmi, vma, start, 0)` and `__split_vma(vmi, next, end, 0)`,
+ * `vma_prepare()` write-locking the old VMA only: "vp->insert is always a newly
+ * created VMA, no need for locking".
  */
-export function* munmap_6_4(k: Kernel, mm: Mm, start: number, downgrade = true): Proc {
+export const MUNMAP_6_4: MunmapVersion = {
+  split: (k, mm) => ({
+    belowAtStart: false,
+    belowAtEnd: false,
+    prepare: (vma) => vma_start_write(k, mm, vma),
+  }),
+  growsdownKeepsWriteLock: true,
+};
+
+/**
+ * 6.4's munmap() of [start, end) in one VMA (`__vm_munmap()` → `do_vmi_align_munmap()`):
+ * under mmap_write_lock(), the splits, `vma_start_write(next)` and
+ * `vma_mark_detached(next, true)` for the part to unmap, the tree cleared, then the
+ * downgrade munmap(2) asks for unless `downgrade` is false or `version` keeps the
+ * write lock next to a stack (docs/per-vma-lock.md quotes the block).
+ */
+export function* munmap_6_4(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  downgrade = true,
+  version: MunmapVersion = MUNMAP_6_4,
+): Proc {
   yield* mmap_write_lock(k, mm);
-  const vma = yield* vma_lookup(k, mm, start, "vma_find");
-  if (!vma) {
+  const found = yield* vma_lookup(k, mm, start, "vma_find");
+  if (!found) {
     yield* mmap_write_unlock_6_4(k, mm);
     return;
   }
+  const vma = yield* split_for_munmap(k, mm, found, start, end, version.split(k, mm));
   yield* vma_start_write(k, mm, vma);
   // vma_mark_detached(next, true), then the tree cleared (vma_iter_clear_gfp()).
   const around = yield* vma_mas_remove(k, mm, vma);
   // (vm_flags never change, and the write lock is held: no step.)
-  if (around.next?.growsdown) downgrade = false;
+  if (version.growsdownKeepsWriteLock && around.next?.growsdown) downgrade = false;
   if (downgrade) yield* mmap_write_downgrade_6_4(k, mm);
   yield* unmap_region(k, mm, vma, around);
   // remove_mt() → remove_vma() → vm_area_free(): call_rcu().
@@ -363,10 +406,16 @@ export const perVmaLock: Strategy = {
     "fork-vs-write-fault": "safe",
     "fork-vs-write-fault-stale-tlb": "violation:lost-write",
     "fork-vs-first-fault": "safe",
+    "dontneed-vs-stale-tlb-store": "safe",
+    "dontneed-vs-write-fault": "safe",
+    "dontneed-vs-write-fault-stale-tlb": "safe",
+    "fault-vs-partial-munmap": "safe",
+    "fault-vs-partial-munmap-kept": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),
   // 6.4.0's dup_mmap(): mmap_write_lock(oldmm) and no VMA write lock (fork.ts).
   fork: (k, mm) => fork_under_mmap_lock(k, mm, mmap_write_unlock_6_4),
-  munmap: (k, mm, start) => munmap_6_4(k, mm, start),
+  munmap: (k, mm, start, end) => munmap_6_4(k, mm, start, end),
   mmap: mmap_6_4,
+  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
 };

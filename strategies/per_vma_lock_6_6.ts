@@ -23,17 +23,22 @@
  * - mmap(): `mmap_region()` write-locks the new VMA before it stores it in the tree
  *   (`vma_mas_store(..., writeLocked)`, mm/vma.ts).
  *
- * Read from a 6.6.0 tree (kernel/fork.c, mm/memory.c, mm/madvise.c) and a 6.6.9 one.
- * munmap() is 6.4's `do_vmi_align_munmap()` (`vma_start_write()`, detach, downgrade,
- * `unmap_region()`): 6.6's mm/mmap.c was not re-read for this module, so that part is
- * taken, not checked, to be unchanged.
+ * - munmap(): 6.6.0's `do_vmi_align_munmap()` splits the other way at the start and
+ *   write-locks both halves of a split before storing the new one (`MUNMAP_6_6`), and
+ *   downgrades `mmap_lock` even below a stack; the rest (`vma_start_write()` of the
+ *   part to unmap, detach, `unmap_region()`) is 6.4's.
+ * - madvise(MADV_DONTNEED): under `mmap_read_lock()`, as 6.4 (mm/madvise.c is the same
+ *   there in both).
+ *
+ * Read from a 6.6.0 tree (kernel/fork.c, mm/memory.c, mm/madvise.c, mm/mmap.c) and a
+ * 6.6.9 one.
  *
  * @module
  */
 
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, type Mm, mmap_write_lock, vma_mas_store } from "../mm/mod.ts";
-import { fork_under_mmap_lock } from "./mmap_lock.ts";
+import { fork_under_mmap_lock, madvise_dontneed_under_mmap_read_lock } from "./mmap_lock.ts";
 import {
   faultWithVmaLock,
   LINUX_6_4_CHECKS,
@@ -41,6 +46,7 @@ import {
   type LockVmaChecks,
   mmap_write_unlock_6_4,
   munmap_6_4,
+  type MunmapVersion,
   vma_start_write,
 } from "./per_vma_lock.ts";
 import type { Strategy } from "./strategy.ts";
@@ -51,6 +57,25 @@ import type { Strategy } from "./strategy.ts";
  * VMA of the model either way.)
  */
 export const LINUX_6_6_CHECKS: LockVmaChecks = { ...LINUX_6_4_CHECKS, anonVmaLocked: true };
+
+/**
+ * 6.6.0's `do_vmi_align_munmap()`: `__split_vma(vmi, vma, start, 1)` and
+ * `__split_vma(vmi, next, end, 0)`, `__split_vma()` write-locking both halves before
+ * the store ("mm: move vma locking out of vma_prepare and dup_anon_vma" and "mm:
+ * always lock new vma before inserting into vma tree", 6.6-rc1), and the downgrade
+ * whatever lies above.
+ */
+export const MUNMAP_6_6: MunmapVersion = {
+  split: (k, mm) => ({
+    belowAtStart: true,
+    belowAtEnd: false,
+    prepare: function* (vma, fresh) {
+      yield* vma_start_write(k, mm, vma);
+      yield* vma_start_write(k, mm, fresh);
+    },
+  }),
+  growsdownKeepsWriteLock: false,
+};
 
 /** 6.6's mmap() of a new anonymous VMA: write-locked before it is in the tree. */
 function* mmap_6_6(k: Kernel, mm: Mm, start: number, end: number): Proc {
@@ -83,12 +108,18 @@ export const perVmaLock66: Strategy = {
     "fork-vs-write-fault": "safe",
     "fork-vs-write-fault-stale-tlb": "safe",
     "fork-vs-first-fault": "safe",
+    "dontneed-vs-stale-tlb-store": "safe",
+    "dontneed-vs-write-fault": "safe",
+    "dontneed-vs-write-fault-stale-tlb": "safe",
+    "fault-vs-partial-munmap": "safe",
+    "fault-vs-partial-munmap-kept": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address, LINUX_6_6_CHECKS)),
   fork: (k, mm) =>
     fork_under_mmap_lock(k, mm, mmap_write_unlock_6_4, {
       beforeCopy: (vma) => vma_start_write(k, mm, vma),
     }),
-  munmap: (k, mm, start) => munmap_6_4(k, mm, start),
+  munmap: (k, mm, start, end) => munmap_6_4(k, mm, start, end, true, MUNMAP_6_6),
   mmap: mmap_6_6,
+  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
 };

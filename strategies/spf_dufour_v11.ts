@@ -58,8 +58,7 @@
  * links the new VMA under `mm_rb_lock`.
  *
  * Constant in the model, so written as comments where the code tests them:
- * `vma->vm_ops` (none: anonymous), the VMA bounds (`READ_ONCE(vma->vm_start)`,
- * `vm_end`: no VMA is resized; `vm_flags` is read, for `VM_GROWSDOWN`), `anon_vma_prepare()` (the VMA's `anon_vma`
+ * `vma->vm_ops` (none: anonymous), `vm_flags` (read, for `VM_GROWSDOWN`), `anon_vma_prepare()` (the VMA's `anon_vma`
  * was checked set, and it is never cleared), userfaultfd, NUMA policy. Left out: the
  * VMA the series hands back to the classic path (`can_reuse_spf_vma()`: the fallback
  * looks the VMA up again), the
@@ -86,6 +85,7 @@ import {
   type Kernel,
   local_irq_disable,
   local_irq_enable,
+  madvise_dontneed,
   map_anon_page,
   type Mm,
   pte_lockptr,
@@ -95,6 +95,9 @@ import {
   readEntry,
   spin_trylock,
   spin_unlock,
+  SPLIT_5_18,
+  split_for_munmap,
+  type SplitPolicy,
   step,
   type Table,
   tlb_finish_mmu,
@@ -103,10 +106,12 @@ import {
   up_read,
   up_write,
   type Vma,
+  vma_contains,
   vma_lookup,
   vma_mas_remove,
   vma_mas_store,
   write_seqcount,
+  type ZapRange,
 } from "../mm/mod.ts";
 import { fault_under_mmap_lock, fork_under_mmap_lock } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
@@ -293,7 +298,7 @@ function* handle_speculative_fault(k: Kernel, mm: Mm, address: number): Proc<Fau
       return vma.anon_vma;
     });
     // vmf.vma_flags = READ_ONCE(vma->vm_flags); ... if (vmf.vma_flags & VM_GROWSDOWN ||
-    // vmf.vma_flags & VM_GROWSUP) goto out_put; (vm_start, vm_end: constant here.)
+    // vmf.vma_flags & VM_GROWSUP) goto out_put;
     const growsdown = anon &&
       (yield* step(k, "handle_speculative_fault", `${vma.obj.name}->vm_flags`, [
         { obj: vma.obj.name, part: "vm_flags", kind: "read" },
@@ -301,31 +306,66 @@ function* handle_speculative_fault(k: Kernel, mm: Mm, address: number): Proc<Fau
         k.slab.read(vma.obj, "vm_flags");
         return vma.growsdown;
       }));
-    if (anon && !growsdown) result = yield* speculative_walk(k, mm, vma, address, seq);
+    // if (address < READ_ONCE(vma->vm_start) || READ_ONCE(vma->vm_end) <= address)
+    //   goto out_put;
+    const inside = anon && !growsdown &&
+      (yield* vma_contains(k, vma, address, "handle_speculative_fault"));
+    if (inside) result = yield* speculative_walk(k, mm, vma, address, seq);
   }
   // out_put:
   yield* put_vma(k, vma);
   return result;
 }
 
+/** Patch 09/26's `unmap_page_range()`: its body inside `vm_write_begin()`/`vm_write_end()`. */
+const zapInVmWrite: ZapRange = function* (k, tlb, mm, vma, start, end) {
+  yield* write_seqcount(k, vma.vm_sequence, "vm_write_begin");
+  yield* unmap_page_range(k, tlb, mm, start, end);
+  yield* write_seqcount(k, vma.vm_sequence, "vm_write_end");
+};
+
 /**
- * 4.17's munmap() of a whole VMA with the series' changes: under `mmap_sem` for
- * writing throughout, erase under `mm_rb_lock`, zap inside `vm_write_begin()` /
- * `vm_write_end()`, free the page tables, drop the tree's reference.
+ * 4.17's madvise(MADV_DONTNEED): under `down_read(&mm->mmap_sem)`, the zap inside
+ * `vm_write_begin()`/`vm_write_end()` as patch 09/26 has every `unmap_page_range()`.
  */
-function* munmap(k: Kernel, mm: Mm, start: number): Proc {
+function* madvise_dontneed_v11(k: Kernel, mm: Mm, start: number, end: number): Proc {
+  yield* down_read(k, mm.mmap_lock, "down_read");
+  yield* madvise_dontneed(k, mm, start, end, zapInVmWrite);
+  yield* up_read(k, mm.mmap_lock, "up_read");
+}
+
+/**
+ * 4.17's split with patch 09/26's hooks: `__vma_adjust()` brackets the change of `vma`
+ * with `vm_raw_write_begin(vma)` / `vm_raw_write_end(vma)` (and of `next`, the VMA
+ * after, which no scenario's split touches); the new VMA, `insert`, is not bracketed:
+ * it enters the tree with an even `vm_sequence` of its own (`INIT_VMA()`, 08/26).
+ */
+function splitV11(k: Kernel): SplitPolicy {
+  return {
+    ...SPLIT_5_18,
+    prepare: (vma) => write_seqcount(k, vma.vm_sequence, "vm_raw_write_begin"),
+    complete: (vma) => write_seqcount(k, vma.vm_sequence, "vm_raw_write_end"),
+  };
+}
+
+/**
+ * 4.17's munmap() of [start, end) in one VMA with the series' changes: under
+ * `mmap_sem` for writing throughout, the split (`splitV11()`), erase under
+ * `mm_rb_lock`, zap inside `vm_write_begin()` / `vm_write_end()`, free the page
+ * tables, drop the tree's reference.
+ */
+function* munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
   yield* down_write(k, mm.mmap_lock, "down_write");
-  const vma = yield* vma_lookup(k, mm, start, "find_vma");
-  if (vma) {
+  const found = yield* vma_lookup(k, mm, start, "find_vma");
+  if (found) {
+    const vma = yield* split_for_munmap(k, mm, found, start, end, splitV11(k));
     // detach_vmas_to_be_unmapped() → vma_rb_erase(): write_lock(&mm->mm_rb_lock), ...
     yield* down_write(k, mm.mm_rb_lock, "write_lock");
     const around = yield* vma_mas_remove(k, mm, vma);
     yield* up_write(k, mm.mm_rb_lock, "write_unlock");
     // unmap_region(): unmap_vmas() → unmap_page_range(), with patch 09/26's hooks.
     const tlb = tlb_gather_mmu(mm);
-    yield* write_seqcount(k, vma.vm_sequence, "vm_write_begin");
-    yield* unmap_page_range(k, tlb, mm, vma.start, vma.end);
-    yield* write_seqcount(k, vma.vm_sequence, "vm_write_end");
+    yield* zapInVmWrite(k, tlb, mm, vma, vma.start, vma.end);
     yield* free_pgd_range(
       k,
       tlb,
@@ -381,6 +421,11 @@ export const spfDufourV11: Strategy = {
     "fork-vs-write-fault": "safe",
     "fork-vs-write-fault-stale-tlb": "safe",
     "fork-vs-first-fault": "safe",
+    "dontneed-vs-stale-tlb-store": "safe",
+    "dontneed-vs-write-fault": "safe",
+    "dontneed-vs-write-fault-stale-tlb": "safe",
+    "fault-vs-partial-munmap": "safe",
+    "fault-vs-partial-munmap-kept": "safe",
   },
   fault: function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const result = yield* handle_speculative_fault(k, mm, address);
@@ -391,6 +436,7 @@ export const spfDufourV11: Strategy = {
   // 4.17's dup_mmap() under down_write(&oldmm->mmap_sem); v11 adds nothing there (its
   // v12 did: "[PATCH v12 18/31] mm: protect against PTE changes done by dup_mmap()").
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
-  munmap: (k, mm, start) => munmap(k, mm, start),
+  munmap,
   mmap,
+  madvise_dontneed: madvise_dontneed_v11,
 };

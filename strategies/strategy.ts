@@ -1,6 +1,6 @@
 /**
- * The interface every locking strategy meets: how a page fault, fork(), munmap() and
- * mmap() take their locks around the mm core's operations.
+ * The interface every locking strategy meets: how a page fault, fork(), munmap(),
+ * mmap() and madvise(MADV_DONTNEED) take their locks around the mm core's operations.
  *
  * A strategy also declares, per scenario, the verdict its author expects
  * (`"safe"` or `"violation:<kind>"`), the way litmus tests declare `Result: Never`;
@@ -33,6 +33,9 @@ export interface Strategy {
   fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<FaultResult>;
   /** fork(): `dup_mmap()` (mm/fork.ts) with the locks the design takes around it. */
   fork(k: Kernel, mm: Mm): Proc;
+  /** munmap() of [start, end), which lies in one VMA: the whole of it, or a part (a split). */
   munmap(k: Kernel, mm: Mm, start: number, end: number): Proc;
   mmap(k: Kernel, mm: Mm, start: number, end: number): Proc;
+  /** madvise(MADV_DONTNEED) of [start, end): `madvise_dontneed()` (mm/madvise.ts) and its lock. */
+  madvise_dontneed(k: Kernel, mm: Mm, start: number, end: number): Proc;
 }

@@ -54,6 +54,8 @@ import {
   mmap_write_unlock,
   rcu_read_lock,
   rcu_read_unlock,
+  SPLIT_5_18,
+  split_for_munmap,
   unmap_region,
   up_read,
   up_write,
@@ -61,7 +63,12 @@ import {
   vma_lookup,
   vma_mas_remove,
 } from "../mm/mod.ts";
-import { fork_under_mmap_lock, mmap_under_mmap_lock, SLEEPING_ALLOCATIONS } from "./mmap_lock.ts";
+import {
+  fork_under_mmap_lock,
+  madvise_dontneed_under_mmap_read_lock,
+  mmap_under_mmap_lock,
+  SLEEPING_ALLOCATIONS,
+} from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 function* fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<FaultResult> {
@@ -86,10 +93,17 @@ function* fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<Fault
   return result;
 }
 
-function* munmap(k: Kernel, mm: Mm, start: number): Proc {
+/**
+ * The mail's munmap(): `mmap_write_lock()`, `down_write(&vma->sem)` of the VMA it
+ * removes, the teardown, `rcu_free(vma)`. Of a part of a VMA the mail says nothing:
+ * 5.18's split (`SPLIT_5_18`) under `mmap_write_lock()` alone, and the part split off
+ * is the VMA removed.
+ */
+function* munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
   yield* mmap_write_lock(k, mm);
-  const vma = yield* vma_lookup(k, mm, start);
-  if (vma) {
+  const found = yield* vma_lookup(k, mm, start);
+  if (found) {
+    const vma = yield* split_for_munmap(k, mm, found, start, end, SPLIT_5_18);
     yield* down_write(k, vma.sem);
     const around = yield* vma_mas_remove(k, mm, vma);
     yield* unmap_region(k, mm, vma, around);
@@ -123,11 +137,17 @@ export const vmaRwsem: Strategy = {
     "fork-vs-write-fault": "safe",
     "fork-vs-write-fault-stale-tlb": "violation:lost-write",
     "fork-vs-first-fault": "violation:anon-rmap-unreachable",
+    "dontneed-vs-stale-tlb-store": "safe",
+    "dontneed-vs-write-fault": "safe",
+    "dontneed-vs-write-fault-stale-tlb": "safe",
+    "fault-vs-partial-munmap": "violation:stale-pte",
+    "fault-vs-partial-munmap-kept": "safe",
   },
   fault,
   // The mail says what munmap() takes; fork() it does not mention: 5.18's, under
   // mmap_write_lock() alone (it changes no VMA of the parent, only its page tables).
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
-  munmap: (k, mm, start) => munmap(k, mm, start),
+  munmap,
   mmap: mmap_under_mmap_lock,
+  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
 };

@@ -561,7 +561,7 @@ Deno.test("page tables: after munmap(), exactly the tables no remaining VMA over
               for (const addr of faults) {
                 assert.equal(yield* fault_under_mmap_lock(kernel, mm, addr), "done");
               }
-              yield* munmap_under_mmap_lock(kernel, mm, gone0);
+              yield* munmap_under_mmap_lock(kernel, mm, gone0, gone1);
             },
           }],
           finish() {
