@@ -13,7 +13,8 @@
  *   - a lost write: a user store (mmu.ts) that the page its mm maps at the end does
  *     not hold, although no later store to that word came after it: it went into a
  *     page the mm no longer maps, and not one a teardown zapped (a store racing
- *     munmap() or MADV_DONTNEED may be dropped);
+ *     munmap() or MADV_DONTNEED may be dropped), and for a store to a range mremap()
+ *     moved, the page at the new address;
  *   - a page two mms map while one of them may write it (a writable PTE, or a writable
  *     translation left in a TLB): copy-on-write broken;
  *   - a page mapped by a VMA whose anon_vma chain does not hold the page's anon_vma
@@ -36,6 +37,7 @@ import type { KObject } from "./slab.ts";
 import { pageOf, wasZapped } from "./page.ts";
 import { allTlbs } from "./tlb.ts";
 import { storesOf, type UserStore } from "./mmu.ts";
+import { movesOf } from "./mremap.ts";
 
 /** A page mapped at the end: by which mm, where, and whether writable. */
 interface Mapping {
@@ -118,31 +120,46 @@ function walkMm(k: Kernel, mm: Mm, reachable: Set<KObject>): Mapping[] {
  * Every mm's last store to each word must be in the page the mm maps there, unless
  * userspace asked for the store to go: the store's page was zapped (munmap(),
  * MADV_DONTNEED: a store that races with the zap may land in the old page before the
- * TLB flush, and the kernel may drop it), or the page moved (mremap(): the old
- * address is no longer mapped, and the page took the store with it).
+ * TLB flush, and the kernel may drop it). A store to a range mremap() moved, into a
+ * page that did not stay there, belongs at the new address (a store that completed
+ * before mremap() returned was made before the move, or would have faulted), and
+ * nothing there is a loss too.
  */
 function checkStores(k: Kernel, mappings: readonly Mapping[]): void {
   const last = new Map<string, UserStore>();
   for (const store of storesOf(k)) last.set(`${store.mm.obj.name} ${store.addr}`, store);
   for (const store of last.values()) {
-    const page = pageAddr(store.addr);
-    const offset = store.addr - page;
+    const stayed = mappings.some((m) =>
+      m.mm === store.mm && m.page === store.page && m.addr === pageAddr(store.addr)
+    );
+    const move = stayed
+      ? undefined
+      : movesOf(k).find((m) =>
+        m.mm === store.mm && m.from <= store.addr && store.addr < m.from + m.len
+      );
+    const addr = move ? store.addr - move.from + move.to : store.addr;
+    const page = pageAddr(addr);
+    const offset = addr - page;
     const mapped = mappings.find((m) => m.mm === store.mm && m.addr === page);
     // A page unmapped since took the store with it: nothing left to check.
-    if (!mapped || wasZapped(store.page)) continue;
-    const held = pageOf(mapped.page)?.words.get(offset);
+    if (!move && (!mapped || wasZapped(store.page))) continue;
+    const held = mapped ? pageOf(mapped.page)?.words.get(offset) : undefined;
     if (held === store.value) continue;
     const elsewhere = [...k.slab.objects.values()].find((o) =>
       o.kind === "page" && pageOf(o)?.words.get(offset) === store.value
     );
+    const moved = move ? `, which mremap() moved to ${hex(addr)}` : "";
     throw new Violation(
       "lost-write",
-      `${store.cpu}'s store of ${store.value} to ${
-        hex(store.addr)
-      } is lost: ${store.mm.obj.name} ` +
-        `maps ${mapped.page.name} there, which holds ${held ?? "0"}` +
+      `${store.cpu}'s store of ${store.value} to ${hex(store.addr)}${moved} is lost: ` +
+        (mapped
+          ? `${store.mm.obj.name} maps ${mapped.page.name} there, which holds ${held ?? "0"}`
+          : `${store.mm.obj.name} maps no page there`) +
         (elsewhere ? `; the store went into ${elsewhere.name}` : ""),
-      [k.slab.report(mapped.page), ...(elsewhere ? [k.slab.report(elsewhere)] : [])],
+      [
+        ...(mapped ? [k.slab.report(mapped.page)] : []),
+        ...(elsewhere ? [k.slab.report(elsewhere)] : []),
+      ],
     );
   }
 }

@@ -67,7 +67,7 @@ import {
 } from "./spinlock.ts";
 import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } from "./ptlock.ts";
 import { mmap_assert_locked } from "./mmap_lock.ts";
-import { give_anon_vma, type Mm, type Vma } from "./mm_types.ts";
+import { give_anon_vma, lookup, type Mm, type Vma, VMA_TREE } from "./mm_types.ts";
 import type { KObject } from "./slab.ts";
 import { copyWords, get_page, page_add_new_anon_rmap, pageOf, put_page_ref } from "./page.ts";
 import { flush_tlb, flushAccesses } from "./tlb.ts";
@@ -235,11 +235,21 @@ function* read_orig_pte(
 
 /**
  * `anon_vma_prepare()`: `if (likely(vma->anon_vma)) return 0;`, else the first fault
- * in the VMA sets it in `__anon_vma_prepare()`, re-checking under `page_table_lock`
- * (one step here: nothing else touches anon_vma under that lock). The anon_vma is a
- * name, not an object (page.ts, mm_types.ts): its own lifetime is not modelled.
+ * in the VMA sets it in `__anon_vma_prepare()`: `find_mergeable_anon_vma()` looks for
+ * an anon_vma to share in the VMAs either side, then the fault sets its own, re-checking
+ * under `page_table_lock` (one step here: nothing else touches anon_vma under that
+ * lock). The anon_vma is a name, not an object (page.ts, mm_types.ts): its own
+ * lifetime is not modelled.
+ *
+ * `find_mergeable_anon_vma()` is 6.1's: `mas_walk()` at `vma->vm_end` for the VMA
+ * just above, `mas_prev()` for the one below, and `reusable_anon_vma()` of each, which
+ * loads the neighbour's bounds and flags (`anon_vma_compatible()`). It holds no lock
+ * of the neighbours: "find_mergeable_anon_vma uses adjacent vmas which are not locked"
+ * (6.4's `lock_vma_under_rcu()`), so only `mmap_lock` keeps them alive. Modelled
+ * loosely: no neighbour is compatible (two VMAs the tree keeps apart differ in what
+ * `vma_merge()` compares, or they would be one), so none is shared.
  */
-function* anon_vma_prepare(k: Kernel, vma: Vma): Proc {
+function* anon_vma_prepare(k: Kernel, mm: Mm, vma: Vma): Proc {
   const anon_vma = yield* step(k, "anon_vma_prepare", `${vma.obj.name}->anon_vma`, [{
     obj: vma.obj.name,
     part: "anon_vma",
@@ -249,6 +259,25 @@ function* anon_vma_prepare(k: Kernel, vma: Vma): Proc {
     return vma.anon_vma;
   });
   if (anon_vma) return;
+  const neighbours = yield* step(k, "find_mergeable_anon_vma", vma.obj.name, [
+    { obj: mm.obj.name, part: VMA_TREE, kind: "read" },
+  ], () => {
+    k.slab.read(mm.obj, VMA_TREE);
+    const next = lookup(mm, vma.end);
+    const prev = mm.vmas.findLast((v) => v.end <= vma.start);
+    return [next, prev].filter((v): v is Vma => v !== undefined);
+  });
+  for (const near of neighbours) {
+    yield* step(k, "reusable_anon_vma", `${near.obj.name}: compatible?`, [
+      { obj: near.obj.name, part: "vm_start", kind: "read" },
+      { obj: near.obj.name, part: "vm_end", kind: "read" },
+      { obj: near.obj.name, part: "vm_flags", kind: "read" },
+    ], () => {
+      k.slab.read(near.obj, "vm_start");
+      k.slab.read(near.obj, "vm_end");
+      k.slab.read(near.obj, "vm_flags");
+    });
+  }
   yield* step(k, "__anon_vma_prepare", `${vma.obj.name}->anon_vma = anon_vma`, [{
     obj: vma.obj.name,
     part: "anon_vma",
@@ -268,7 +297,7 @@ function* do_anonymous_page(
   addr: number,
   options: FaultOptions,
 ): Proc<FaultResult> {
-  yield* anon_vma_prepare(k, vma);
+  yield* anon_vma_prepare(k, mm, vma);
   if (options.validate && !(yield* options.validate("alloc-page"))) return "retry";
   const page = yield* alloc(
     k,
@@ -369,7 +398,7 @@ function* wp_page_copy(
   options: FaultOptions,
 ): Proc<FaultResult> {
   const old = orig.page;
-  yield* anon_vma_prepare(k, vma);
+  yield* anon_vma_prepare(k, mm, vma);
   /** Gives up with `result`, dropping the reference do_wp_page() took. */
   const release = function* (result: FaultResult): Proc<FaultResult> {
     yield* put_page(k, old);

@@ -64,6 +64,29 @@ export function* unmap_region(k: Kernel, mm: Mm, vma: Vma, around: Neighbours): 
   yield* tlb_finish_mmu(k, tlb);
 }
 
+/**
+ * `vm_area_dup()`: `*new = *vma` with a lock of its own (6.4 on: `vm_lock_seq = -1`),
+ * for [start, end), then `anon_vma_clone(new, vma)`: the same anon_vma, the same chain.
+ * The copy is in no tree yet.
+ */
+export function* vm_area_dup(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+): Proc<Vma> {
+  return yield* step(k, "vm_area_dup", vma.obj.name, [
+    { obj: vma.obj.name, kind: "read" },
+  ], () => {
+    k.slab.read(vma.obj, undefined, `*${vma.obj.name}`);
+    const copy = vm_area_alloc(k, start, end, vma.growsdown, mm.prefix);
+    copy.anon_vma = vma.anon_vma;
+    copy.avc.push(...vma.avc);
+    return copy;
+  });
+}
+
 /** How a version splits a VMA for munmap() (see the module's comment). */
 export interface SplitPolicy {
   /**
@@ -95,32 +118,28 @@ export function* __split_vma(
   new_below: boolean,
   policy: SplitPolicy,
 ): Proc<Vma> {
-  // vm_area_dup(): `*new = *vma` with a lock of its own (6.4 on: `vm_lock_seq = -1`),
-  // then anon_vma_clone(new, vma): the same anon_vma, the same chain.
-  const fresh = yield* step(k, "vm_area_dup", vma.obj.name, [
-    { obj: vma.obj.name, kind: "read" },
-  ], () => {
-    k.slab.read(vma.obj, undefined, `*${vma.obj.name}`);
-    const [start, end] = new_below ? [vma.start, addr] : [addr, vma.end];
-    const copy = vm_area_alloc(k, start, end, vma.growsdown, mm.prefix);
-    copy.anon_vma = vma.anon_vma;
-    copy.avc.push(...vma.avc);
-    return copy;
-  });
+  const [start, end] = new_below ? [vma.start, addr] : [addr, vma.end];
+  const fresh = yield* vm_area_dup(k, mm, vma, start, end);
   if (policy.prepare) yield* policy.prepare(vma, fresh);
   const bound = new_below ? "vm_start" : "vm_end";
-  yield* step(k, "__split_vma", `${vma.obj.name}->${bound} = ${hex(addr)}; store ${fresh.obj.name}`, [
-    { obj: mm.obj.name, part: VMA_TREE, kind: "write" },
-    { obj: vma.obj.name, part: bound, kind: "write" },
-  ], () => {
-    mmap_assert_write_locked(k, mm, "__split_vma");
-    k.slab.write(vma.obj, bound);
-    if (new_below) vma.start = addr;
-    else vma.end = addr;
-    // vma_complete(): "split_vma has split insert from vma, and needs us to insert it".
-    k.slab.write(mm.obj, VMA_TREE);
-    insertVma(mm, fresh);
-  });
+  yield* step(
+    k,
+    "__split_vma",
+    `${vma.obj.name}->${bound} = ${hex(addr)}; store ${fresh.obj.name}`,
+    [
+      { obj: mm.obj.name, part: VMA_TREE, kind: "write" },
+      { obj: vma.obj.name, part: bound, kind: "write" },
+    ],
+    () => {
+      mmap_assert_write_locked(k, mm, "__split_vma");
+      k.slab.write(vma.obj, bound);
+      if (new_below) vma.start = addr;
+      else vma.end = addr;
+      // vma_complete(): "split_vma has split insert from vma, and needs us to insert it".
+      k.slab.write(mm.obj, VMA_TREE);
+      insertVma(mm, fresh);
+    },
+  );
   if (policy.complete) yield* policy.complete(vma, fresh);
   return fresh;
 }

@@ -28,5 +28,6 @@ export * from "./tlb.ts";
 export * from "./mmu.ts";
 export * from "./fork.ts";
 export * from "./mmap.ts";
+export * from "./mremap.ts";
 export * from "./check_mm.ts";
 export * from "./spf.ts";

@@ -51,8 +51,11 @@ export const PTRS_PER_TABLE = 512;
 export interface Table {
   readonly obj: KObject;
   readonly level: Level;
-  /** First address the table maps. */
-  readonly base: number;
+  /**
+   * First address the table maps. It changes only when mremap() moves a whole PTE
+   * table to another PMD entry (`move_normal_pmd()`, mremap.ts).
+   */
+  base: number;
   readonly entries: Map<number, Table | KObject>;
   /**
    * The split PTE lock, in PTE tables only, and only with split PTE locks: take it

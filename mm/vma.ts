@@ -135,6 +135,18 @@ export function* vma_mas_store(
   );
 }
 
+/**
+ * `vma_link()`: puts `vma`, made by `vm_area_dup()` (mremap's copy), in the tree. Needs
+ * `mmap_lock` held for writing (`assertTreeWriter()`).
+ */
+export function* vma_link(k: Kernel, mm: Mm, vma: Vma): Proc {
+  yield* step(k, "vma_link", vma.obj.name, [treeAccess(mm, "write")], () => {
+    assertTreeWriter(k, mm, "vma_link");
+    k.slab.write(mm.obj, VMA_TREE);
+    insertVma(mm, vma);
+  });
+}
+
 /** vm_area_free() as in 5.18: `kmem_cache_free()` at once. */
 export function* vm_area_free(k: Kernel, vma: Vma): Proc {
   yield* step(k, "vm_area_free", vma.obj.name, [{ obj: vma.obj.name, kind: "write" }], () => {

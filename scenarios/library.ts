@@ -37,6 +37,13 @@ const A2 = [GiB - 3 * MiB, GiB + 3 * MiB] as const;
 const N = [GiB + 3 * MiB, GiB + 4 * MiB] as const;
 /** S: eight pages at 1 GiB, which munmap() of its upper half splits. */
 const S = [GiB, GiB + 8 * PAGE] as const;
+/** M: the 2 MiB PMD extent at 1 GiB, which mremap() moves with move_normal_pmd(). */
+const M = [GiB, GiB + 2 * MiB] as const;
+/** V and X: two four-page VMAs at 1 GiB, X right above V. */
+const V = [GiB, GiB + 4 * PAGE] as const;
+const X = [GiB + 4 * PAGE, GiB + 8 * PAGE] as const;
+/** Where mremap() moves a VMA: a hole at 1 GiB + 4 MiB, another PMD entry. */
+const MOVED = GiB + 4 * MiB;
 /** A low VMA and its neighbour above, both in the lowest 2 MiB: one PTE table. */
 const LOW = [MiB, MiB + 16 * PAGE] as const;
 const LOW_NEXT = [MiB + 16 * PAGE, 2 * MiB] as const;
@@ -313,6 +320,56 @@ export const scenarios: readonly Scenario[] = [
     bounds: NO_FAILURES,
     layout: "fault-vs-partial-munmap with the fault in the lower half, which the split " +
       "leaves in the old VMA object",
+  },
+  {
+    name: "store-vs-mremap",
+    question: "Can a store that faults a page in race with mremap() moving its VMA PTE by " +
+      "PTE?",
+    vmas: [S, REST],
+    prefault: [S[0]],
+    cpus: [
+      [{ op: "store", addr: S[0] + PAGE + 0x8, value: "1" }],
+      [{ op: "mremap", start: S[0], end: S[1], to: MOVED }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "S's first page is mapped, its second is not: the store faults it in while " +
+      "move_ptes() moves S's PTEs to a new PTE table at 1 GiB + 4 MiB. A store that " +
+      "returned before mremap() did must be found at the new address",
+  },
+  {
+    name: "store-vs-mremap-pmd",
+    question: "Can a store that faults a page in race with mremap() moving its VMA's " +
+      "whole PTE table (move_normal_pmd())?",
+    vmas: [M, REST],
+    prefault: [M[0]],
+    cpus: [
+      [{ op: "store", addr: M[0] + PAGE + 0x8, value: "1" }],
+      [{ op: "mremap", start: M[0], end: M[1], to: MOVED }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "store-vs-mremap with a VMA of one whole, aligned PMD extent (2 MiB at 1 " +
+      "GiB): mremap() moves its PTE table from one PMD entry to the other, and the " +
+      "store's fault may find either",
+  },
+  {
+    name: "fault-vs-mremap-dontunmap",
+    question: "Can a fault that found its VMA with an anon_vma race with " +
+      "mremap(MREMAP_DONTUNMAP) taking the anon_vma away, and with munmap() of the " +
+      "VMA next to it?",
+    vmas: [V, X, REST],
+    prefault: [V[0]],
+    cpus: [
+      [{ op: "fault", addr: V[0] + PAGE }],
+      [
+        { op: "mremap", start: V[0], end: V[1], to: MOVED, dontunmap: true },
+        { op: "munmap", start: X[0], end: X[1] },
+      ],
+    ],
+    bounds: NO_FAILURES,
+    layout: "V has a page and so an anon_vma, which MREMAP_DONTUNMAP's unlink_anon_vmas() " +
+      "takes away once the page has moved; a fault in V that then needs an anon_vma " +
+      "looks at V's neighbours (find_mergeable_anon_vma()), and X above it is munmap()ed " +
+      "next (Jann Horn's race, 657b5146955e)",
   },
 ];
 

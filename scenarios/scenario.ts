@@ -33,7 +33,8 @@ import { validateScenario } from "./validate.ts";
  * address), through the CPU's TLB, faulting as the MMU decides (mm/mmu.ts); `fork`
  * copies the address space into a child that does not run; `munmap` unmaps a range
  * inside one VMA, the whole of it or a part (splitting it); `madvise` is
- * madvise(MADV_DONTNEED).
+ * madvise(MADV_DONTNEED); `mremap` moves a whole VMA of the layout to a hole at `to`
+ * (`MREMAP_MAYMOVE | MREMAP_FIXED`, and `MREMAP_DONTUNMAP` with `dontunmap`).
  */
 export type Op =
   | { readonly op: "fault"; readonly addr: number }
@@ -41,7 +42,14 @@ export type Op =
   | { readonly op: "fork" }
   | { readonly op: "munmap"; readonly start: number; readonly end: number }
   | { readonly op: "mmap"; readonly start: number; readonly end: number }
-  | { readonly op: "madvise"; readonly start: number; readonly end: number };
+  | { readonly op: "madvise"; readonly start: number; readonly end: number }
+  | {
+    readonly op: "mremap";
+    readonly start: number;
+    readonly end: number;
+    readonly to: number;
+    readonly dontunmap?: boolean;
+  };
 
 /** A named workload. */
 export interface Scenario {
@@ -100,6 +108,8 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
       return strategy.mmap(k, mm, op.start, op.end);
     case "madvise":
       return strategy.madvise_dontneed(k, mm, op.start, op.end);
+    case "mremap":
+      return strategy.mremap(k, mm, op.start, op.end, op.to, op.dontunmap ?? false);
   }
 }
 

@@ -170,6 +170,24 @@ export function validateScenario(scenario: Scenario): void {
         }
         case "fork":
           break;
+        case "mremap": {
+          if (!vmas.some(([s, e]) => s === op.start && e === op.end)) {
+            fail(
+              `${field} (mremap)`,
+              `[${shown(op.start)}, ${shown(op.end)}) is not a VMA of vmas (only a whole VMA ` +
+                "is moved)",
+            );
+          }
+          const target = rangeProblem(op.to, (op.to as number) + op.end - op.start);
+          if (target) fail(`${field} (mremap) to`, target);
+          if (vmas.some(([s, e]) => op.to < e && s < op.to + op.end - op.start)) {
+            fail(`${field} (mremap) to`, `${shown(op.to)}: the target overlaps a VMA of vmas`);
+          }
+          if (op.dontunmap !== undefined && typeof op.dontunmap !== "boolean") {
+            fail(`${field} (mremap) dontunmap`, "not true or false");
+          }
+          break;
+        }
         case "munmap":
         case "madvise":
         case "mmap": {

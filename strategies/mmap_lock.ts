@@ -45,6 +45,8 @@ import {
   mmap_write_downgrade,
   mmap_write_lock,
   mmap_write_unlock,
+  move_vma,
+  type MremapHooks,
   SPLIT_5_18,
   split_for_munmap,
   unmap_region,
@@ -82,11 +84,39 @@ export function* fault_under_mmap_lock(
 }
 
 /**
- * The 5.18 munmap() of [start, end) in one VMA: under mmap_write_lock(), split off the
- * part to unmap (`__split_vma()`, `SPLIT_5_18`) and take it out of the tree; downgrade
- * to the read lock, unless the next VMA is a stack; tear down its page tables and free
- * it with `free`; release the lock. With no VMA there, `__do_munmap()` returns 0 and
- * the write lock is released as it was taken.
+ * The 5.18 `__do_munmap()` of [start, end) in one VMA, `mmap_lock` held for writing:
+ * split off the part to unmap (`__split_vma()`, `SPLIT_5_18`) and take it out of the
+ * tree; if `downgrade` (munmap(2) asks for it, mremap() does not), downgrade to the
+ * read lock unless the next VMA is a stack; tear down its page tables and free it with
+ * `free`. Returns whether it downgraded. With no VMA there it does nothing.
+ */
+export function* do_munmap_5_18(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  downgrade: boolean,
+  free: (k: Kernel, vma: Vma) => Proc = vm_area_free,
+): Proc<boolean> {
+  const found = yield* vma_lookup(k, mm, start, "find_vma");
+  if (!found) return false;
+  const vma = yield* split_for_munmap(k, mm, found, start, end, SPLIT_5_18);
+  // detach_vmas_to_be_unmapped(): out of the tree; false next to a stack above, `if
+  // (vma && (vma->vm_flags & VM_GROWSDOWN)) return false;` (vm_flags never change, and
+  // the write lock is held: no step).
+  const around = yield* vma_mas_remove(k, mm, vma);
+  if (around.next?.growsdown) downgrade = false;
+  if (downgrade) yield* mmap_write_downgrade(k, mm);
+  yield* unmap_region(k, mm, vma, around);
+  // remove_vma_list()
+  yield* free(k, vma);
+  return downgrade;
+}
+
+/**
+ * The 5.18 munmap() of [start, end) in one VMA: `do_munmap_5_18()` under
+ * mmap_write_lock(), released as it then is (`__vm_munmap()` ends with
+ * `mmap_read_unlock()` after a downgrade, `mmap_write_unlock()` otherwise).
  */
 export function* munmap_under_mmap_lock(
   k: Kernel,
@@ -96,23 +126,42 @@ export function* munmap_under_mmap_lock(
   free: (k: Kernel, vma: Vma) => Proc = vm_area_free,
 ): Proc {
   yield* mmap_write_lock(k, mm);
-  const found = yield* vma_lookup(k, mm, start, "find_vma");
-  if (!found) {
-    yield* mmap_write_unlock(k, mm);
-    return;
-  }
-  const vma = yield* split_for_munmap(k, mm, found, start, end, SPLIT_5_18);
-  // detach_vmas_to_be_unmapped(): out of the tree; false next to a stack above, `if
-  // (vma && (vma->vm_flags & VM_GROWSDOWN)) return false;` (vm_flags never change, and
-  // the write lock is held: no step).
-  const around = yield* vma_mas_remove(k, mm, vma);
-  const downgrade = !around.next?.growsdown;
-  if (downgrade) yield* mmap_write_downgrade(k, mm);
-  yield* unmap_region(k, mm, vma, around);
-  // remove_vma_list()
-  yield* free(k, vma);
-  if (downgrade) yield* mmap_read_unlock(k, mm);
+  if (yield* do_munmap_5_18(k, mm, start, end, true, free)) yield* mmap_read_unlock(k, mm);
   else yield* mmap_write_unlock(k, mm);
+}
+
+/** What a version changes in mremap(): `move_vma()`'s hooks, and the lock's calls. */
+export interface MremapLocking {
+  /** `move_vma()`'s hooks; 5.18's `do_munmap()` of the old range if absent. */
+  readonly hooks?: MremapHooks;
+  readonly lock?: (k: Kernel, mm: Mm) => Proc;
+  readonly unlock?: (k: Kernel, mm: Mm) => Proc;
+}
+
+/**
+ * mremap() of the whole VMA at [start, end) to `to` (`MREMAP_MAYMOVE | MREMAP_FIXED`,
+ * with `MREMAP_DONTUNMAP` if `dontunmap`): `move_vma()` (mm/mremap.ts) under
+ * `mmap_write_lock()`, which 5.18, 6.4 and 6.6 all take for it
+ * (`mmap_write_lock_killable()`), with what `locking` says a version adds.
+ */
+export function* mremap_under_mmap_lock(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  to: number,
+  dontunmap: boolean,
+  locking: MremapLocking = {},
+): Proc {
+  const hooks = locking.hooks ?? { unmapOld: (s, e) => do_munmap_5_18(k, mm, s, e, false) };
+  yield* (locking.lock ?? mmap_write_lock)(k, mm);
+  const vma = yield* vma_lookup(k, mm, start);
+  // (The scenario checks that [start, end) is a whole VMA: mremap() of a part of one,
+  // which splits it, is not modelled.)
+  if (vma && vma.start === start && vma.end === end) {
+    yield* move_vma(k, mm, vma, to, dontunmap, hooks);
+  }
+  yield* (locking.unlock ?? mmap_write_unlock)(k, mm);
 }
 
 /**
@@ -162,12 +211,16 @@ export function* madvise_dontneed_under_mmap_read_lock(
  */
 export const WRITERS_RCU_FREEING_VMAS: Pick<
   Strategy,
-  "fork" | "munmap" | "mmap" | "madvise_dontneed"
+  "fork" | "munmap" | "mmap" | "madvise_dontneed" | "mremap"
 > = {
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start, end) => munmap_under_mmap_lock(k, mm, start, end, vm_area_free_rcu),
   mmap: mmap_under_mmap_lock,
   madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  mremap: (k, mm, start, end, to, dontunmap) =>
+    mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
+      hooks: { unmapOld: (s, e) => do_munmap_5_18(k, mm, s, e, false, vm_area_free_rcu) },
+    }),
 };
 
 /** Strategy 1. */
@@ -199,10 +252,15 @@ export const mmapLock: Strategy = {
     "dontneed-vs-write-fault-stale-tlb": "safe",
     "fault-vs-partial-munmap": "safe",
     "fault-vs-partial-munmap-kept": "safe",
+    "store-vs-mremap": "safe",
+    "store-vs-mremap-pmd": "safe",
+    "fault-vs-mremap-dontunmap": "safe",
   },
   fault: fault_under_mmap_lock,
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start, end) => munmap_under_mmap_lock(k, mm, start, end),
   mmap: mmap_under_mmap_lock,
   madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  mremap: (k, mm, start, end, to, dontunmap) =>
+    mremap_under_mmap_lock(k, mm, start, end, to, dontunmap),
 };

@@ -104,8 +104,8 @@ import {
   mmap_write_unlock,
   rcu_read_lock,
   rcu_read_unlock,
-  type SplitPolicy,
   split_for_munmap,
+  type SplitPolicy,
   step,
   unmap_region,
   up_read,
@@ -122,6 +122,7 @@ import {
   fault_under_mmap_lock,
   fork_under_mmap_lock,
   madvise_dontneed_under_mmap_read_lock,
+  mremap_under_mmap_lock,
   SLEEPING_ALLOCATIONS,
 } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
@@ -341,26 +342,23 @@ export const MUNMAP_6_4: MunmapVersion = {
 };
 
 /**
- * 6.4's munmap() of [start, end) in one VMA (`__vm_munmap()` → `do_vmi_align_munmap()`):
- * under mmap_write_lock(), the splits, `vma_start_write(next)` and
- * `vma_mark_detached(next, true)` for the part to unmap, the tree cleared, then the
- * downgrade munmap(2) asks for unless `downgrade` is false or `version` keeps the
- * write lock next to a stack (docs/per-vma-lock.md quotes the block).
+ * 6.4's `do_vmi_align_munmap()` of [start, end) in one VMA, `mmap_lock` held for
+ * writing: the splits, `vma_start_write(next)` and `vma_mark_detached(next, true)` for
+ * the part to unmap, the tree cleared, then, if `downgrade` (munmap(2) asks for it,
+ * mremap() does not) and `version` does not keep the write lock next to a stack, the
+ * downgrade (docs/per-vma-lock.md quotes the block); the teardown. Returns whether it
+ * downgraded.
  */
-export function* munmap_6_4(
+export function* do_vmi_munmap_6_4(
   k: Kernel,
   mm: Mm,
   start: number,
   end: number,
-  downgrade = true,
+  downgrade: boolean,
   version: MunmapVersion = MUNMAP_6_4,
-): Proc {
-  yield* mmap_write_lock(k, mm);
+): Proc<boolean> {
   const found = yield* vma_lookup(k, mm, start, "vma_find");
-  if (!found) {
-    yield* mmap_write_unlock_6_4(k, mm);
-    return;
-  }
+  if (!found) return false;
   const vma = yield* split_for_munmap(k, mm, found, start, end, version.split(k, mm));
   yield* vma_start_write(k, mm, vma);
   // vma_mark_detached(next, true), then the tree cleared (vma_iter_clear_gfp()).
@@ -371,8 +369,51 @@ export function* munmap_6_4(
   yield* unmap_region(k, mm, vma, around);
   // remove_mt() → remove_vma() → vm_area_free(): call_rcu().
   yield* vm_area_free_rcu(k, vma);
-  if (downgrade) yield* mmap_read_unlock(k, mm);
-  else yield* mmap_write_unlock_6_4(k, mm);
+  return downgrade;
+}
+
+/**
+ * 6.4's munmap() of [start, end) in one VMA (`__vm_munmap()`): `do_vmi_align_munmap()`
+ * under `mmap_write_lock()`, with the downgrade munmap(2) asks for unless `downgrade`
+ * is false.
+ */
+export function* munmap_6_4(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  downgrade = true,
+  version: MunmapVersion = MUNMAP_6_4,
+): Proc {
+  yield* mmap_write_lock(k, mm);
+  if (yield* do_vmi_munmap_6_4(k, mm, start, end, downgrade, version)) {
+    yield* mmap_read_unlock(k, mm);
+  } else yield* mmap_write_unlock_6_4(k, mm);
+}
+
+/**
+ * 6.4's mremap() (6.6's is the same): `move_vma()` under `mmap_write_lock()`, with
+ * `vma_start_write(vma)` before `copy_vma()`, the copy write-locked before it is in the
+ * tree (`vma_start_write(new_vma)` in 6.4's `copy_vma()`, in `vma_link()` in 6.6), and
+ * the old range unmapped by `do_vmi_munmap(..., false)`.
+ */
+export function* mremap_6_4(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  to: number,
+  dontunmap: boolean,
+  version: MunmapVersion = MUNMAP_6_4,
+): Proc {
+  yield* mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
+    hooks: {
+      lockOld: (vma) => vma_start_write(k, mm, vma),
+      lockNew: (copy) => vma_start_write(k, mm, copy),
+      unmapOld: (s, e) => do_vmi_munmap_6_4(k, mm, s, e, false, version),
+    },
+    unlock: mmap_write_unlock_6_4,
+  });
 }
 
 /** 6.4's mmap() of a new anonymous VMA. */
@@ -411,11 +452,15 @@ export const perVmaLock: Strategy = {
     "dontneed-vs-write-fault-stale-tlb": "safe",
     "fault-vs-partial-munmap": "safe",
     "fault-vs-partial-munmap-kept": "safe",
+    "store-vs-mremap": "safe",
+    "store-vs-mremap-pmd": "safe",
+    "fault-vs-mremap-dontunmap": "violation:use-after-free",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),
   // 6.4.0's dup_mmap(): mmap_write_lock(oldmm) and no VMA write lock (fork.ts).
   fork: (k, mm) => fork_under_mmap_lock(k, mm, mmap_write_unlock_6_4),
   munmap: (k, mm, start, end) => munmap_6_4(k, mm, start, end),
   mmap: mmap_6_4,
+  mremap: (k, mm, start, end, to, dontunmap) => mremap_6_4(k, mm, start, end, to, dontunmap),
   madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
 };

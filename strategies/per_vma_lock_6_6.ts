@@ -28,7 +28,8 @@
  *   downgrades `mmap_lock` even below a stack; the rest (`vma_start_write()` of the
  *   part to unmap, detach, `unmap_region()`) is 6.4's.
  * - madvise(MADV_DONTNEED): under `mmap_read_lock()`, as 6.4 (mm/madvise.c is the same
- *   there in both).
+ *   there in both); mremap(): 6.4's `move_vma()`, which 6.6 has unchanged, the copy
+ *   write-locked in `vma_link()` instead of `copy_vma()` (the same step here).
  *
  * Read from a 6.6.0 tree (kernel/fork.c, mm/memory.c, mm/madvise.c, mm/mmap.c) and a
  * 6.6.9 one.
@@ -45,6 +46,7 @@ import {
   lock_vma_under_rcu,
   type LockVmaChecks,
   mmap_write_unlock_6_4,
+  mremap_6_4,
   munmap_6_4,
   type MunmapVersion,
   vma_start_write,
@@ -113,6 +115,9 @@ export const perVmaLock66: Strategy = {
     "dontneed-vs-write-fault-stale-tlb": "safe",
     "fault-vs-partial-munmap": "safe",
     "fault-vs-partial-munmap-kept": "safe",
+    "store-vs-mremap": "safe",
+    "store-vs-mremap-pmd": "safe",
+    "fault-vs-mremap-dontunmap": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address, LINUX_6_6_CHECKS)),
   fork: (k, mm) =>
@@ -121,5 +126,7 @@ export const perVmaLock66: Strategy = {
     }),
   munmap: (k, mm, start, end) => munmap_6_4(k, mm, start, end, true, MUNMAP_6_6),
   mmap: mmap_6_6,
+  mremap: (k, mm, start, end, to, dontunmap) =>
+    mremap_6_4(k, mm, start, end, to, dontunmap, MUNMAP_6_6),
   madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
 };

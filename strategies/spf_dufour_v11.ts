@@ -107,13 +107,18 @@ import {
   up_write,
   type Vma,
   vma_contains,
+  vma_link,
   vma_lookup,
   vma_mas_remove,
   vma_mas_store,
   write_seqcount,
   type ZapRange,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock, fork_under_mmap_lock } from "./mmap_lock.ts";
+import {
+  fault_under_mmap_lock,
+  fork_under_mmap_lock,
+  mremap_under_mmap_lock,
+} from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 /** `struct vm_fault` on the speculative path, as far as the model needs it. */
@@ -356,6 +361,12 @@ function splitV11(k: Kernel): SplitPolicy {
  */
 function* munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
   yield* down_write(k, mm.mmap_lock, "down_write");
+  yield* do_munmap(k, mm, start, end);
+  yield* up_write(k, mm.mmap_lock, "up_write");
+}
+
+/** `do_munmap()` with the series' changes, `mmap_sem` held for writing (see munmap()). */
+function* do_munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
   const found = yield* vma_lookup(k, mm, start, "find_vma");
   if (found) {
     const vma = yield* split_for_munmap(k, mm, found, start, end, splitV11(k));
@@ -379,7 +390,6 @@ function* munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
     // remove_vma_list() → remove_vma() → put_vma()
     yield* put_vma(k, vma);
   }
-  yield* up_write(k, mm.mmap_lock, "up_write");
 }
 
 /** 4.17's mmap() of a new anonymous VMA: linked under `mm_rb_lock`, `mmap_sem` held. */
@@ -426,6 +436,9 @@ export const spfDufourV11: Strategy = {
     "dontneed-vs-write-fault-stale-tlb": "safe",
     "fault-vs-partial-munmap": "safe",
     "fault-vs-partial-munmap-kept": "safe",
+    "store-vs-mremap": "violation:lost-write",
+    "store-vs-mremap-pmd": "safe",
+    "fault-vs-mremap-dontunmap": "safe",
   },
   fault: function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const result = yield* handle_speculative_fault(k, mm, address);
@@ -439,4 +452,28 @@ export const spfDufourV11: Strategy = {
   munmap,
   mmap,
   madvise_dontneed: madvise_dontneed_v11,
+  // 4.17 has no MREMAP_DONTUNMAP (5.7): `if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE))
+  // return ret;`, -EINVAL before any lock.
+  mremap: (k, mm, start, end, to, dontunmap) =>
+    dontunmap ? (function* () {})() : mremap_under_mmap_lock(k, mm, start, end, to, false, {
+      hooks: {
+        // "mm: protect mremap() against SPF hanlder": copy_vma() write-begins the new
+        // VMA before vma_link() (under mm_rb_lock, as every link here), move_vma() the
+        // old one before the PTEs move, and both end once they have.
+        lockNew: (copy) => write_seqcount(k, copy.vm_sequence, "vm_raw_write_begin"),
+        link: function* (copy) {
+          yield* down_write(k, mm.mm_rb_lock, "write_lock");
+          yield* vma_link(k, mm, copy);
+          yield* up_write(k, mm.mm_rb_lock, "write_unlock");
+        },
+        beforeMove: (vma) => write_seqcount(k, vma.vm_sequence, "vm_raw_write_begin"),
+        afterMove: function* (vma, copy) {
+          yield* write_seqcount(k, vma.vm_sequence, "vm_raw_write_end");
+          yield* write_seqcount(k, copy.vm_sequence, "vm_raw_write_end");
+        },
+        unmapOld: (s, e) => do_munmap(k, mm, s, e),
+      },
+      lock: (k, mm) => down_write(k, mm.mmap_lock, "down_write"),
+      unlock: (k, mm) => up_write(k, mm.mmap_lock, "up_write"),
+    }),
 };

@@ -1,6 +1,7 @@
 /**
  * The interface every locking strategy meets: how a page fault, fork(), munmap(),
- * mmap() and madvise(MADV_DONTNEED) take their locks around the mm core's operations.
+ * mmap(), madvise(MADV_DONTNEED) and mremap() take their locks around the mm core's
+ * operations.
  *
  * A strategy also declares, per scenario, the verdict its author expects
  * (`"safe"` or `"violation:<kind>"`), the way litmus tests declare `Result: Never`;
@@ -38,4 +39,10 @@ export interface Strategy {
   mmap(k: Kernel, mm: Mm, start: number, end: number): Proc;
   /** madvise(MADV_DONTNEED) of [start, end): `madvise_dontneed()` (mm/madvise.ts) and its lock. */
   madvise_dontneed(k: Kernel, mm: Mm, start: number, end: number): Proc;
+  /**
+   * mremap() of the whole VMA [start, end) to the hole at `to` (`MREMAP_MAYMOVE |
+   * MREMAP_FIXED`, plus `MREMAP_DONTUNMAP` if `dontunmap`): `move_vma()`
+   * (mm/mremap.ts) and its locks.
+   */
+  mremap(k: Kernel, mm: Mm, start: number, end: number, to: number, dontunmap: boolean): Proc;
 }

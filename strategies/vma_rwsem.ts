@@ -67,6 +67,7 @@ import {
   fork_under_mmap_lock,
   madvise_dontneed_under_mmap_read_lock,
   mmap_under_mmap_lock,
+  mremap_under_mmap_lock,
   SLEEPING_ALLOCATIONS,
 } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
@@ -94,22 +95,26 @@ function* fault(k: Kernel, mm: Mm, addr: number, cause?: FaultCause): Proc<Fault
 }
 
 /**
- * The mail's munmap(): `mmap_write_lock()`, `down_write(&vma->sem)` of the VMA it
- * removes, the teardown, `rcu_free(vma)`. Of a part of a VMA the mail says nothing:
- * 5.18's split (`SPLIT_5_18`) under `mmap_write_lock()` alone, and the part split off
- * is the VMA removed.
+ * The mail's munmap() without its locking: `down_write(&vma->sem)` of the VMA it
+ * removes, the teardown, `rcu_free(vma)`, `mmap_lock` held for writing. Of a part of a
+ * VMA the mail says nothing: 5.18's split (`SPLIT_5_18`) under `mmap_write_lock()`
+ * alone, and the part split off is the VMA removed.
  */
+function* do_munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
+  const found = yield* vma_lookup(k, mm, start);
+  if (!found) return;
+  const vma = yield* split_for_munmap(k, mm, found, start, end, SPLIT_5_18);
+  yield* down_write(k, vma.sem);
+  const around = yield* vma_mas_remove(k, mm, vma);
+  yield* unmap_region(k, mm, vma, around);
+  yield* up_write(k, vma.sem);
+  yield* vm_area_free_rcu(k, vma);
+}
+
+/** The mail's munmap(): `mmap_write_lock()` around `do_munmap()`. */
 function* munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
   yield* mmap_write_lock(k, mm);
-  const found = yield* vma_lookup(k, mm, start);
-  if (found) {
-    const vma = yield* split_for_munmap(k, mm, found, start, end, SPLIT_5_18);
-    yield* down_write(k, vma.sem);
-    const around = yield* vma_mas_remove(k, mm, vma);
-    yield* unmap_region(k, mm, vma, around);
-    yield* up_write(k, vma.sem);
-    yield* vm_area_free_rcu(k, vma);
-  }
+  yield* do_munmap(k, mm, start, end);
   yield* mmap_write_unlock(k, mm);
 }
 
@@ -122,7 +127,7 @@ export const vmaRwsem: Strategy = {
   source: 'Matthew Wilcox, LKML 2022-05-04 ("Or have I missed something else?")',
   expected: {
     "fault-vs-munmap": "violation:stale-pte",
-    "fault-vs-munmap-neighbour": "safe",
+    "fault-vs-munmap-neighbour": "violation:use-after-free",
     "fault-vs-fault": "safe",
     "fault-alloc-failure": "safe",
     "fault-vs-mmap": "safe",
@@ -142,6 +147,9 @@ export const vmaRwsem: Strategy = {
     "dontneed-vs-write-fault-stale-tlb": "safe",
     "fault-vs-partial-munmap": "violation:stale-pte",
     "fault-vs-partial-munmap-kept": "safe",
+    "store-vs-mremap": "violation:lost-write",
+    "store-vs-mremap-pmd": "violation:stale-pte",
+    "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
   },
   fault,
   // The mail says what munmap() takes; fork() it does not mention: 5.18's, under
@@ -150,4 +158,10 @@ export const vmaRwsem: Strategy = {
   munmap,
   mmap: mmap_under_mmap_lock,
   madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  // Of mremap() the mail says nothing either: 5.18's, under mmap_write_lock() alone,
+  // unmapping the old range as the mail's munmap() does.
+  mremap: (k, mm, start, end, to, dontunmap) =>
+    mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
+      hooks: { unmapOld: (s, e) => do_munmap(k, mm, s, e) },
+    }),
 };
