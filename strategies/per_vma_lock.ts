@@ -205,6 +205,11 @@ export interface LockVmaChecks {
   /** `if (vma->detached) { vma_end_read(vma); goto retry; }` */
   readonly detached: boolean;
   /**
+   * `if (unlikely(address < vma->vm_start || address >= vma->vm_end))`, made unless
+   * false (a variant without it, docs/munmap-split.md).
+   */
+  readonly bounds?: boolean;
+  /**
    * The `anon_vma` test made after the VMA is locked (`goto inval_end_read`), as from
    * Linux 6.5 (strategies/per_vma_lock_6_6.ts), not before; 6.4's order if absent.
    */
@@ -252,7 +257,7 @@ export function* lock_vma_under_rcu(
     }
     // "Check since vm_start/vm_end might change before we lock the VMA": a split may
     // have shrunk it since mas_walk() found it (mm/mmap.ts).
-    if (!(yield* vma_contains(k, vma, address, "lock_vma_under_rcu"))) {
+    if (checks.bounds !== false && !(yield* vma_contains(k, vma, address, "lock_vma_under_rcu"))) {
       yield* vma_end_read(k, vma);
       break;
     }
