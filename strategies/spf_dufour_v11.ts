@@ -52,10 +52,14 @@
  *   VM_FAULT_RETRY.
  *
  * The writers are 4.17's, with the series' changes: munmap() holds `mmap_sem` for
- * writing throughout (`do_munmap()` had no `downgrade_write()` before 4.20), erases the
- * VMA under `mm_rb_lock`, zaps inside `vm_write_begin()`/`vm_write_end()`, frees the
+ * writing throughout (`do_munmap()` had no `downgrade_write()` before 4.20), splits as
+ * 4.17 does with `__vma_adjust()`'s `vm_raw_write_begin()` of the VMA it shrinks, erases
+ * the VMA under `mm_rb_lock`, zaps inside `vm_write_begin()`/`vm_write_end()`, frees the
  * page tables, and drops the tree's reference (`remove_vma()` → `put_vma()`); mmap()
- * links the new VMA under `mm_rb_lock`.
+ * links the new VMA under `mm_rb_lock`; MADV_DONTNEED zaps under `down_read()` inside
+ * the same brackets; mremap() follows "mm: protect mremap() against SPF hanlder" (read
+ * in its v7 09/24 and v12 11/31 postings: the v11 mail was not found), and answers
+ * `-EINVAL` to `MREMAP_DONTUNMAP`, which 4.17 does not have.
  *
  * Constant in the model, so written as comments where the code tests them:
  * `vma->vm_ops` (none: anonymous), `vm_flags` (read, for `VM_GROWSDOWN`), `anon_vma_prepare()` (the VMA's `anon_vma`

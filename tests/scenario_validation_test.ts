@@ -56,6 +56,35 @@ Deno.test("each malformed field is an error naming the scenario and the field", 
       'scenario "x": tlb[0]: 2 is not the index of a CPU of cpus',
     ],
     [
+      "an mremap() of part of a VMA",
+      { cpus: [[{ op: "mremap", start: GiB, end: GiB + PAGE, to: 2 * GiB }]] },
+      'scenario "x": cpus[0][0] (mremap): [0x40000000, 0x40001000) is not a VMA of vmas (only a ' +
+      "whole VMA is moved)",
+    ],
+    [
+      "an mremap() onto a VMA",
+      { cpus: [[{ op: "mremap", start: GiB, end: GiB + 4 * PAGE, to: GiB + PAGE }]] },
+      'scenario "x": cpus[0][0] (mremap) to: 0x40001000: the target overlaps a VMA of vmas',
+    ],
+    [
+      "an mremap() whose dontunmap is not a boolean",
+      {
+        cpus: [[{
+          op: "mremap",
+          start: GiB,
+          end: GiB + 4 * PAGE,
+          to: 2 * GiB,
+          dontunmap: "yes" as unknown as boolean,
+        }]],
+      },
+      'scenario "x": cpus[0][0] (mremap) dontunmap: not true or false',
+    ],
+    [
+      "an madvise() whose end is before its start",
+      { cpus: [[{ op: "madvise", start: GiB + PAGE, end: GiB }]] },
+      'scenario "x": cpus[0][0] (madvise): end 0x40000000 is not after start 0x40001000',
+    ],
+    [
       "a stack that is no VMA's start",
       { stacks: [GiB + PAGE] },
       'scenario "x": stacks[0]: 0x40001000 is the start of no VMA of vmas',
