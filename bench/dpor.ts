@@ -16,11 +16,14 @@
  *    against Optimal-DPOR (the same violation kinds, both exhaustive), and on the N
  *    faults: states, executions, time;
  * 5. the largest scenario of fork (`fork-vs-write-fault-stale-tlb`, three CPUs) under
- *    every strategy: executions, time, exhaustive or not, outcome.
+ *    every strategy: executions, time, exhaustive or not, outcome;
+ * 6. the same for the largest scenario of mremap(), munmap() of part of a VMA and
+ *    MADV_DONTNEED (`store-vs-mremap`), and the three-CPU MADV_DONTNEED one.
  *
- *     deno task bench                 # all five
+ *     deno task bench                 # all six
  *     deno task bench --seconds 60    # quicker third and fourth parts
- *     deno task bench --part stateful # one part (families, matrix, faults, stateful, fork)
+ *     deno task bench --part stateful # one part (families, matrix, faults, stateful, fork,
+ *                                     # operations)
  *
  * Numbers go in the README; no test depends on time.
  *
@@ -50,7 +53,7 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const parts = values.part
   ? values.part.split(",")
-  : ["families", "matrix", "faults", "stateful", "fork"];
+  : ["families", "matrix", "faults", "stateful", "fork", "operations"];
 
 /** Plain DFS counts traces only up to this many interleavings. */
 const DFS_BUDGET = 20_000;
@@ -266,8 +269,8 @@ if (parts.includes("stateful")) {
   );
 }
 
-if (parts.includes("fork")) {
-  const scenario = "fork-vs-write-fault-stale-tlb";
+/** Every strategy on `scenario`: executions, time, exhaustive or not, outcome. */
+function everyStrategyOn(scenario: string): void {
   console.log(`## \`${scenario}\`, every strategy\n`);
   const rows: (string | number)[][] = [];
   for (const strategy of strategies) {
@@ -283,4 +286,12 @@ if (parts.includes("fork")) {
   }
   table(["strategy", "executions", "time", "exhaustive", "outcome"], rows);
   console.log(`heap ${mib()}`);
+}
+
+if (parts.includes("fork")) everyStrategyOn("fork-vs-write-fault-stale-tlb");
+if (parts.includes("operations")) {
+  // The largest of the mremap(), split and MADV_DONTNEED scenarios (by executions, the
+  // most any strategy takes on it), and the three-CPU one.
+  everyStrategyOn("store-vs-mremap");
+  everyStrategyOn("dontneed-vs-write-fault-stale-tlb");
 }

@@ -12,21 +12,17 @@ import {
   GFP_HIGHUSER_MOVABLE,
   GFP_PGTABLE_USER,
   handle_mm_fault,
-  indexOf,
-  isTable,
   Kernel,
-  type KObject,
+  mappingAt,
   type Mm,
   mm_alloc,
   mmap_write_lock,
   mmap_write_unlock,
   pageOf,
-  pathTo,
   pte_write,
   setupFault,
   setupTlb,
   setupVma,
-  type Table,
   tlb_init,
   user_store,
   vma_lookup,
@@ -34,13 +30,6 @@ import {
 
 const GiB = 0x40000000;
 const PAGE = 0x1000;
-
-/** The PTE table and page mapping `addr` in `mm`, if any. */
-function mapping(mm: Mm, addr: number): { pte: Table; page: KObject } | undefined {
-  const pte = pathTo(mm.pgd, addr).at(-1)!;
-  const page = pte.level === "pte" ? pte.entries.get(indexOf("pte", addr)) : undefined;
-  return page && !isTable(page) ? { pte, page } : undefined;
-}
 
 /** Runs `body` on CPU0 over an mm with one VMA whose page at 1 GiB is mapped and cached. */
 function run(body: (k: Kernel, mm: Mm) => Proc, after: (k: Kernel, mm: Mm, child: Mm) => void) {
@@ -85,8 +74,8 @@ function* fault(k: Kernel, mm: Mm, addr: number) {
 
 Deno.test("dup_mmap() shares the page read-only in both mms and links the child's anon_vma", () => {
   run(fork, (_k, mm, child) => {
-    const parent = mapping(mm, GiB)!;
-    const copy = mapping(child, GiB)!;
+    const parent = mappingAt(mm.pgd, GiB)!;
+    const copy = mappingAt(child.pgd, GiB)!;
     assert.equal(copy.page, parent.page, "one page, two mappings");
     assert.equal(pte_write(parent.pte, GiB), false);
     assert.equal(pte_write(copy.pte, GiB), false);
@@ -108,8 +97,8 @@ Deno.test("a store after fork copies the page: the parent has the store, the chi
     // flush_tlb_mm() emptied the TLB: the store walks, finds the PTE read-only, faults.
     yield* user_store(k, mm, GiB + 8, "after", () => fault(k, mm, GiB + 8));
   }, (_k, mm, child) => {
-    const parent = mapping(mm, GiB)!;
-    const old = mapping(child, GiB)!;
+    const parent = mappingAt(mm.pgd, GiB)!;
+    const old = mappingAt(child.pgd, GiB)!;
     assert.notEqual(parent.page, old.page, "wp_page_copy() gave the parent a copy");
     assert.equal(pte_write(parent.pte, GiB), true);
     assert.equal(pageOf(parent.page)!.words.get(8), "after");

@@ -11,12 +11,11 @@ import {
   GFP_HIGHUSER_MOVABLE,
   GFP_PGTABLE_USER,
   handle_mm_fault,
-  indexOf,
-  isTable,
   Kernel,
   type KObject,
   lookup,
   madvise_dontneed,
+  mappingAt,
   type Mm,
   mm_alloc,
   mmap_read_lock,
@@ -44,13 +43,6 @@ import {
 const GiB = 0x40000000;
 const MiB = 0x100000;
 const PAGE = 0x1000;
-
-/** The page mapping `addr` in `mm`, and the PTE table holding it, if any. */
-function mapping(mm: Mm, addr: number): { pte: Table; page: KObject } | undefined {
-  const pte = pathTo(mm.pgd, addr).at(-1)!;
-  const page = pte.level === "pte" ? pte.entries.get(indexOf("pte", addr)) : undefined;
-  return page && !isTable(page) ? { pte, page } : undefined;
-}
 
 /**
  * Runs `body` on CPU0 over an mm with one VMA [1 GiB, 1 GiB + `size`) whose first page
@@ -115,8 +107,8 @@ Deno.test("mremap() moves PTE by PTE, flushes the old translation and takes the 
     });
     yield* mmap_write_unlock(k, mm);
   }, (k, mm) => {
-    assert.equal(mapping(mm, GiB), undefined, "nothing left at the old address");
-    const moved = mapping(mm, GiB + 4 * MiB);
+    assert.equal(mappingAt(mm.pgd, GiB), undefined, "nothing left at the old address");
+    const moved = mappingAt(mm.pgd, GiB + 4 * MiB);
     assert.ok(moved, "the page is at the new address");
     assert.equal(pageOf(moved.page)?.words.get(0x10), "7");
     assert.equal(lookup(mm, GiB), undefined);
@@ -128,7 +120,7 @@ Deno.test("mremap() moves PTE by PTE, flushes the old translation and takes the 
 Deno.test("mremap() of a whole PMD extent moves the PTE table itself", () => {
   let table: Table | undefined;
   run(2 * MiB, function* (k, mm) {
-    table = mapping(mm, GiB)!.pte;
+    table = mappingAt(mm.pgd, GiB)!.pte;
     yield* mmap_write_lock(k, mm);
     const vma = yield* vma_lookup(k, mm, GiB);
     yield* move_vma(k, mm, vma!, GiB + 4 * MiB, false, {
@@ -136,7 +128,7 @@ Deno.test("mremap() of a whole PMD extent moves the PTE table itself", () => {
     });
     yield* mmap_write_unlock(k, mm);
   }, (_k, mm) => {
-    const moved = mapping(mm, GiB + 4 * MiB);
+    const moved = mappingAt(mm.pgd, GiB + 4 * MiB);
     assert.equal(moved?.pte, table, "move_normal_pmd() moved the table, not its entries");
     assert.equal(moved!.pte.base, GiB + 4 * MiB);
   });
@@ -156,7 +148,7 @@ Deno.test("MREMAP_DONTUNMAP keeps the old VMA, empty and without an anon_vma", (
     const old = lookup(mm, GiB)!;
     assert.equal(old.anon_vma, undefined);
     assert.deepEqual(old.avc, []);
-    assert.equal(mapping(mm, GiB), undefined);
+    assert.equal(mappingAt(mm.pgd, GiB), undefined);
     const copy = lookup(mm, GiB + 4 * MiB)!;
     assert.equal(copy.anon_vma, `anon_vma(${old.obj.name})`, "the copy shares the anon_vma");
   });
@@ -203,7 +195,7 @@ Deno.test("munmap() of the upper half splits the VMA: the lower half keeps its p
     assert.equal(kept.start, GiB);
     assert.equal(kept.end, GiB + 4 * PAGE);
     assert.equal(lookup(mm, GiB + 5 * PAGE), undefined);
-    assert.ok(mapping(mm, GiB), "the lower half's page is still mapped");
+    assert.ok(mappingAt(mm.pgd, GiB), "the lower half's page is still mapped");
   });
 });
 
@@ -217,7 +209,7 @@ Deno.test("munmap() of the lower half (5.18's new_below = 1 at the end) leaves t
     const kept = lookup(mm, GiB + 4 * PAGE)!;
     assert.equal(kept.start, GiB + 4 * PAGE);
     assert.equal(kept.obj.name, "VMA@0x40000000", "the old VMA object is the upper half");
-    assert.equal(mapping(mm, GiB), undefined, "the unmapped page is gone");
+    assert.equal(mappingAt(mm.pgd, GiB), undefined, "the unmapped page is gone");
   });
 });
 
@@ -225,14 +217,14 @@ Deno.test("MADV_DONTNEED frees the page, keeps the tables and flushes the TLB", 
   let pte: Table | undefined;
   let old: KObject | undefined;
   run(4 * PAGE, function* (k, mm) {
-    ({ pte, page: old } = mapping(mm, GiB)!);
+    ({ pte, page: old } = mappingAt(mm.pgd, GiB)!);
     yield* store(k, mm, GiB + 0x8, "1");
     yield* mmap_read_lock(k, mm);
     assert.equal(yield* madvise_dontneed(k, mm, GiB, GiB + PAGE), true);
     yield* mmap_read_unlock(k, mm);
     assert.equal(tlbOf(k, "CPU0")!.entries.size, 0, "the zap flushed the translation");
   }, (k, mm) => {
-    assert.equal(mapping(mm, GiB), undefined);
+    assert.equal(mappingAt(mm.pgd, GiB), undefined);
     assert.equal(pathTo(mm.pgd, GiB).at(-1), pte, "the PTE table stays");
     assert.equal(k.slab.objects.get(old!.name)?.state, "freed");
   });
@@ -243,5 +235,5 @@ Deno.test("MADV_DONTNEED of a range in no VMA is -ENOMEM and zaps nothing", () =
     yield* mmap_read_lock(k, mm);
     assert.equal(yield* madvise_dontneed(k, mm, 2 * GiB, 2 * GiB + PAGE), false);
     yield* mmap_read_unlock(k, mm);
-  }, (_k, mm) => assert.ok(mapping(mm, GiB)));
+  }, (_k, mm) => assert.ok(mappingAt(mm.pgd, GiB)));
 });

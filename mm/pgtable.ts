@@ -105,6 +105,16 @@ export function pathTo(pgd: Table, addr: number): Table[] {
   return path;
 }
 
+/**
+ * The PTE table a walk to `addr` reaches and the page its entry maps, if the walk gets
+ * that far and a page is mapped there (set-up's and the tests' view, outside any step).
+ */
+export function mappingAt(pgd: Table, addr: number): { pte: Table; page: KObject } | undefined {
+  const pte = pathTo(pgd, addr).at(-1)!;
+  const page = pte.level === "pte" ? pte.entries.get(indexOf("pte", addr)) : undefined;
+  return page && !isTable(page) ? { pte, page } : undefined;
+}
+
 /** The level below `level`. */
 export function childLevel(level: Level): Level {
   return LEVELS[LEVELS.indexOf(level) + 1];

@@ -26,7 +26,7 @@
 import type { Access } from "../explore/mod.ts";
 import type { Kernel } from "./kernel.ts";
 import type { Mm } from "./mm_types.ts";
-import { hex, indexOf, isTable, pageAddr, pathTo } from "./pgtable.ts";
+import { hex, mappingAt, pageAddr } from "./pgtable.ts";
 import type { KObject } from "./slab.ts";
 
 /** One cached translation. */
@@ -74,10 +74,9 @@ export function tlb_init(k: Kernel, cpu: string): Tlb {
  * there (the page must be mapped writable).
  */
 export function setupTlb(k: Kernel, tlb: Tlb, mm: Mm, addr: number): void {
-  const table = pathTo(mm.pgd, addr).at(-1)!;
-  const page = table.level === "pte" ? table.entries.get(indexOf("pte", addr)) : undefined;
-  if (!page || isTable(page)) throw new Error(`setupTlb: ${hex(addr)} is not mapped`);
-  tlb_fill(k, tlb, addr, { mm, page, writable: true });
+  const mapped = mappingAt(mm.pgd, addr);
+  if (!mapped) throw new Error(`setupTlb: ${hex(addr)} is not mapped`);
+  tlb_fill(k, tlb, addr, { mm, page: mapped.page, writable: true });
 }
 
 /** The TLB of the CPU named `cpu`, if it has one (scenarios without user accesses have none). */
