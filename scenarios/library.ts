@@ -337,6 +337,22 @@ export const scenarios: readonly Scenario[] = [
       "returned before mremap() did must be found at the new address",
   },
   {
+    name: "mremap-vs-stale-tlb-store",
+    question: "Can a store through a TLB entry for the old address race with mremap() " +
+      "moving the page it writes?",
+    vmas: [S, REST],
+    prefault: [S[0]],
+    tlb: [[0, S[0]]],
+    cpus: [
+      [{ op: "store", addr: S[0] + 0x10, value: "1" }],
+      [{ op: "mremap", start: S[0], end: S[1], to: MOVED }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "CPU0 wrote S's first page before, so its TLB maps it writable: its store goes " +
+      "into the page before move_ptes() flushes it (and the page moves, store and all), " +
+      "or walks after, finds the old PTE gone and faults on the old address",
+  },
+  {
     name: "store-vs-mremap-pmd",
     question: "Can a store that faults a page in race with mremap() moving its VMA's " +
       "whole PTE table (move_normal_pmd())?",

@@ -92,6 +92,7 @@ export const rcuGfpNowait: Strategy = {
     "fault-vs-partial-munmap": "violation:stale-pte",
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "violation:store-into-detached-table",
+    "mremap-vs-stale-tlb-store": "violation:lost-write",
     "store-vs-mremap-pmd": "violation:stale-pte",
     "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
   },

@@ -441,6 +441,7 @@ export const spfDufourV11: Strategy = {
     "fault-vs-partial-munmap": "safe",
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "violation:lost-write",
+    "mremap-vs-stale-tlb-store": "violation:lost-write",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
   },

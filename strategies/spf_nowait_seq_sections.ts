@@ -99,6 +99,7 @@ export const spfNowaitSeqSections: Strategy = {
     "fault-vs-partial-munmap": "safe",
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "safe",
+    "mremap-vs-stale-tlb-store": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
   },

@@ -148,6 +148,7 @@ export const vmaRwsem: Strategy = {
     "fault-vs-partial-munmap": "violation:stale-pte",
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "violation:lost-write",
+    "mremap-vs-stale-tlb-store": "violation:lost-write",
     "store-vs-mremap-pmd": "violation:stale-pte",
     "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
   },
