@@ -179,6 +179,7 @@ const CHECK_CALLS: Readonly<Record<string, boolean>> = {
   isWriteLocked: false,
   isDetached: false,
   hasAnonVma: true,
+  vma_contains: true,
   pmd_trans_unstable: false,
   validate: true,
 };

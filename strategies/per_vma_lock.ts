@@ -341,7 +341,9 @@ export const MUNMAP_6_4: MunmapVersion = {
   split: (k, mm) => ({
     belowAtStart: false,
     belowAtEnd: false,
-    prepare: (vma) => vma_start_write(k, mm, vma),
+    prepare: function* (vma) {
+      yield* vma_start_write(k, mm, vma);
+    },
   }),
   growsdownKeepsWriteLock: true,
 };
@@ -413,8 +415,12 @@ export function* mremap_6_4(
 ): Proc {
   yield* mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
     hooks: {
-      lockOld: (vma) => vma_start_write(k, mm, vma),
-      lockNew: (copy) => vma_start_write(k, mm, copy),
+      lockOld: function* (vma) {
+        yield* vma_start_write(k, mm, vma);
+      },
+      lockNew: function* (copy) {
+        yield* vma_start_write(k, mm, copy);
+      },
       unmapOld: (s, e) => do_vmi_munmap_6_4(k, mm, s, e, false, version),
     },
     unlock: mmap_write_unlock_6_4,

@@ -18,6 +18,12 @@ const PAIRS: readonly [string, string, KernelConfig][] = [
   ["rcu-gfp-nowait", "fault-vs-munmap", IPI],
   ["mmap-lock", "fault-vs-fault", DEFAULT_CONFIG],
   ["per-vma-lock", "fault-vs-munmap", DEFAULT_CONFIG],
+  // The operations after fork: a split's bounds, mremap()'s moves and the audit's
+  // record of them, MADV_DONTNEED's zapped pages and the TLB.
+  ["vma-rwsem", "fault-vs-partial-munmap", DEFAULT_CONFIG],
+  ["vma-rwsem", "mremap-vs-stale-tlb-store", DEFAULT_CONFIG],
+  ["per-vma-lock", "fault-vs-mremap-dontunmap", DEFAULT_CONFIG],
+  ["per-vma-lock", "dontneed-vs-write-fault-stale-tlb", DEFAULT_CONFIG],
 ];
 
 Deno.test("the stateful search finds the violation kinds Optimal-DPOR finds on the mm model", async (t) => {
