@@ -353,6 +353,22 @@ export const scenarios: readonly Scenario[] = [
       "or walks after, finds the old PTE gone and faults on the old address",
   },
   {
+    name: "store-at-target-vs-mremap",
+    question: "Can a store to the address mremap() moves a VMA to fault there before the " +
+      "PTEs arrive?",
+    vmas: [S, REST],
+    prefault: [S[0]],
+    cpus: [
+      [{ op: "store", addr: MOVED + 0x8, value: "1" }],
+      [{ op: "mremap", start: S[0], end: S[1], to: MOVED }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "CPU0 stores to where S's first page will be: before copy_vma() puts the copy in " +
+      "the tree it is SIGSEGV; after, its fault finds the copy, whose PTE move_ptes() has " +
+      "not set yet (Dufour's 2018 race: \"the moved ptes will overwrite those create by the " +
+      "page fault handler\")",
+  },
+  {
     name: "store-vs-mremap-pmd",
     question: "Can a store that faults a page in race with mremap() moving its VMA's " +
       "whole PTE table (move_normal_pmd())?",

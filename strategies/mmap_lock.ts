@@ -254,6 +254,7 @@ export const mmapLock: Strategy = {
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "safe",
     "mremap-vs-stale-tlb-store": "safe",
+    "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
   },

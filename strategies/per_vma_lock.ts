@@ -465,6 +465,7 @@ export const perVmaLock: Strategy = {
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "safe",
     "mremap-vs-stale-tlb-store": "safe",
+    "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "violation:use-after-free",
   },

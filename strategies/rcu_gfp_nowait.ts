@@ -93,6 +93,7 @@ export const rcuGfpNowait: Strategy = {
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "violation:store-into-detached-table",
     "mremap-vs-stale-tlb-store": "violation:lost-write",
+    "store-at-target-vs-mremap": "violation:leak",
     "store-vs-mremap-pmd": "violation:stale-pte",
     "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
   },

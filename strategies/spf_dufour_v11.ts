@@ -442,6 +442,7 @@ export const spfDufourV11: Strategy = {
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "violation:lost-write",
     "mremap-vs-stale-tlb-store": "violation:lost-write",
+    "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
   },

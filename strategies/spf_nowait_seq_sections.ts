@@ -100,6 +100,7 @@ export const spfNowaitSeqSections: Strategy = {
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "safe",
     "mremap-vs-stale-tlb-store": "safe",
+    "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
   },

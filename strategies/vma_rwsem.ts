@@ -149,6 +149,7 @@ export const vmaRwsem: Strategy = {
     "fault-vs-partial-munmap-kept": "safe",
     "store-vs-mremap": "violation:lost-write",
     "mremap-vs-stale-tlb-store": "violation:lost-write",
+    "store-at-target-vs-mremap": "violation:leak",
     "store-vs-mremap-pmd": "violation:stale-pte",
     "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
   },
