@@ -366,7 +366,7 @@ export const scenarios: readonly Scenario[] = [
     layout: "CPU0 stores to where S's first page will be: before copy_vma() puts the copy in " +
       "the tree it is SIGSEGV; after, its fault finds the copy, whose PTE move_ptes() has " +
       "not set yet (Dufour's 2018 race: \"the moved ptes will overwrite those create by the " +
-      "page fault handler\")",
+      'page fault handler")',
   },
   {
     name: "store-vs-mremap-pmd",
