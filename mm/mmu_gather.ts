@@ -33,12 +33,12 @@
 import type { Access, Proc } from "../explore/mod.ts";
 import { choose, type Kernel, step } from "./kernel.ts";
 import type { Mm } from "./mm_types.ts";
-import { entrySize, hex, type Table } from "./pgtable.ts";
+import { entrySize, type Table } from "./pgtable.ts";
 import type { KObject } from "./slab.ts";
 import { call_rcu } from "./rcu.ts";
 import { wait_for_ipi } from "./irq.ts";
 import { put_page_ref, zapped } from "./page.ts";
-import { allTlbs, flush_tlb_range, flushAccesses } from "./tlb.ts";
+import { allTlbs, flush_tlb_range, flush_tlb_range_step, flushAccesses } from "./tlb.ts";
 
 /** `struct mmu_gather`: what a teardown frees once it is done. */
 export interface MmuGather {
@@ -124,8 +124,8 @@ export function* tlb_flush_mmu_tlbonly(k: Kernel, tlb: MmuGather, forced = false
   const accesses = tlbs ? flushAccesses(k) : [];
   if (k.config.tableFree === "ipi" && (forced || tlbs)) {
     yield* wait_for_ipi(k, "flush_tlb_mm_range", "TLB flushed", accesses, flush);
-  } else if (tlbs) {
-    yield* step(k, "flush_tlb_mm_range", `[${hex(start)}, ${hex(end)})`, accesses, flush);
+  } else {
+    yield* flush_tlb_range_step(k, "flush_tlb_mm_range", tlb.mm, start, end);
   }
 }
 

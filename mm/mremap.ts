@@ -44,7 +44,6 @@ import {
   entryAccess,
   entryName,
   entrySize,
-  hex,
   isTable,
   pte_write,
   readEntry,
@@ -54,7 +53,7 @@ import {
 import type { KObject } from "./slab.ts";
 import { pte_lockptr } from "./ptlock.ts";
 import { spin_lock, spin_unlock } from "./spinlock.ts";
-import { allTlbs, flush_tlb_range, flushAccesses } from "./tlb.ts";
+import { flush_tlb_range_step } from "./tlb.ts";
 import { vma_link } from "./vma.ts";
 
 /** What a version adds to `move_vma()` (see the module's comment). */
@@ -245,7 +244,7 @@ function* move_normal_pmd(
       writeEntry(k, new_pmd, new_addr, pte, `${entryName(new_pmd, new_addr)} = ${pte.obj.name}`);
     },
   );
-  yield* flush_tlb_range_step(k, mm, old_addr, old_addr + entrySize("pmd"));
+  yield* flush_tlb_range_step(k, "flush_tlb_range", mm, old_addr, old_addr + entrySize("pmd"));
   yield* spin_unlock(k, mm.page_table_lock);
   return true;
 }
@@ -291,19 +290,7 @@ function* move_ptes(
     k.rt.note(`${count} pte${count === 1 ? "" : "s"} moved`);
     return count;
   });
-  if (moved) yield* flush_tlb_range_step(k, mm, old_addr, old_end);
+  if (moved) yield* flush_tlb_range_step(k, "flush_tlb_range", mm, old_addr, old_end);
   if (new_ptl !== old_ptl) yield* spin_unlock(k, new_ptl);
   yield* spin_unlock(k, old_ptl);
-}
-
-/** `flush_tlb_range()` of [start, end) of `mm` as one step (none without TLBs). */
-function* flush_tlb_range_step(k: Kernel, mm: Mm, start: number, end: number): Proc {
-  if (!allTlbs(k).length) return;
-  yield* step(
-    k,
-    "flush_tlb_range",
-    `[${hex(start)}, ${hex(end)})`,
-    flushAccesses(k),
-    () => flush_tlb_range(k, mm, start, end),
-  );
 }

@@ -23,8 +23,8 @@
  * @module
  */
 
-import type { Access } from "../explore/mod.ts";
-import type { Kernel } from "./kernel.ts";
+import type { Access, Proc } from "../explore/mod.ts";
+import { type Kernel, step } from "./kernel.ts";
 import type { Mm } from "./mm_types.ts";
 import { hex, mappingAt, pageAddr } from "./pgtable.ts";
 import type { KObject } from "./slab.ts";
@@ -131,4 +131,26 @@ export function flush_tlb_range(k: Kernel, mm: Mm, start: number, end: number): 
       tlb.entries.delete(at);
     }
   }
+}
+
+/**
+ * `flush_tlb_range()` of [start, end) of `mm` as one step named `label`, declaring
+ * {@linkcode flushAccesses}; no step in a scenario without TLBs, where nothing could
+ * observe it.
+ */
+export function* flush_tlb_range_step(
+  k: Kernel,
+  label: string,
+  mm: Mm,
+  start: number,
+  end: number,
+): Proc {
+  if (!allTlbs(k).length) return;
+  yield* step(
+    k,
+    label,
+    `[${hex(start)}, ${hex(end)})`,
+    flushAccesses(k),
+    () => flush_tlb_range(k, mm, start, end),
+  );
 }

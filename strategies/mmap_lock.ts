@@ -216,7 +216,7 @@ export const WRITERS_RCU_FREEING_VMAS: Pick<
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start, end) => munmap_under_mmap_lock(k, mm, start, end, vm_area_free_rcu),
   mmap: mmap_under_mmap_lock,
-  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
   mremap: (k, mm, start, end, to, dontunmap) =>
     mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
       hooks: { unmapOld: (s, e) => do_munmap_5_18(k, mm, s, e, false, vm_area_free_rcu) },
@@ -262,7 +262,7 @@ export const mmapLock: Strategy = {
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start, end) => munmap_under_mmap_lock(k, mm, start, end),
   mmap: mmap_under_mmap_lock,
-  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
   mremap: (k, mm, start, end, to, dontunmap) =>
     mremap_under_mmap_lock(k, mm, start, end, to, dontunmap),
 };

@@ -475,5 +475,5 @@ export const perVmaLock: Strategy = {
   munmap: (k, mm, start, end) => munmap_6_4(k, mm, start, end),
   mmap: mmap_6_4,
   mremap: (k, mm, start, end, to, dontunmap) => mremap_6_4(k, mm, start, end, to, dontunmap),
-  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
 };

@@ -130,5 +130,5 @@ export const perVmaLock66: Strategy = {
   mmap: mmap_6_6,
   mremap: (k, mm, start, end, to, dontunmap) =>
     mremap_6_4(k, mm, start, end, to, dontunmap, MUNMAP_6_6),
-  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
 };

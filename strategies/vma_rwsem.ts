@@ -159,7 +159,7 @@ export const vmaRwsem: Strategy = {
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap,
   mmap: mmap_under_mmap_lock,
-  madvise_dontneed: (k, mm, start, end) => madvise_dontneed_under_mmap_read_lock(k, mm, start, end),
+  madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
   // Of mremap() the mail says nothing either: 5.18's, under mmap_write_lock() alone,
   // unmapping the old range as the mail's munmap() does.
   mremap: (k, mm, start, end, to, dontunmap) =>
