@@ -153,7 +153,8 @@ function opText(op: Op | undefined): string {
   const hex = (n: number) => `0x${n.toString(16)}`;
   switch (op.op) {
     case "fault":
-      return `fault(${hex(op.addr)})`;
+    case "gup":
+      return `${op.op}(${hex(op.addr)})`;
     case "store":
       return `store(${hex(op.addr)}, ${op.value})`;
     case "fork":

@@ -64,7 +64,7 @@ export function check_mm(k: Kernel, mm: Mm): void {
   // `mm` and every child fork made of it (mm_types.ts records them all).
   const mms = [mm, ...mmsOf(k).filter((other) => other !== mm)];
   const reachable = new Set<KObject>([
-    ...mms.flatMap((m) => [m.obj, ...m.vmas.map((v) => v.obj)]),
+    ...mms.flatMap((m) => [m.obj, ...(m.mt ? [m.mt.root.obj] : []), ...m.vmas.map((v) => v.obj)]),
     ...allTlbs(k).map((tlb) => tlb.obj),
   ]);
   const mappings: Mapping[] = [];

@@ -59,7 +59,9 @@ export function* madvise_dontneed(
   end: number,
   zap: ZapRange = zapRange,
 ): Proc<boolean> {
-  const vma = yield* vma_lookup(k, mm, start, "find_vma_prev");
+  // find_vma_prev(): "Note that RCU lock is missing here since the external
+  // mmap_lock() is used instead" (mm/mmap.c, 6.4).
+  const vma = yield* vma_lookup(k, mm, start, "find_vma_prev", "mmap_lock");
   if (!vma) return false;
   // madvise_dontneed_single_vma() → zap_page_range_single(vma, start, end - start, NULL):
   // the VMA's bounds are stable under mmap_read_lock().

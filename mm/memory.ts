@@ -67,7 +67,8 @@ import {
 } from "./spinlock.ts";
 import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } from "./ptlock.ts";
 import { mmap_assert_locked } from "./mmap_lock.ts";
-import { give_anon_vma, lookup, type Mm, type Vma, VMA_TREE } from "./mm_types.ts";
+import { give_anon_vma, type Mm, type Vma } from "./mm_types.ts";
+import { mt_walk, slotBelow, slotVma } from "./maple_tree.ts";
 import type { KObject } from "./slab.ts";
 import { copyWords, get_page, page_add_new_anon_rmap, pageOf, put_page_ref } from "./page.ts";
 import { flush_tlb, flushAccesses } from "./tlb.ts";
@@ -242,14 +243,15 @@ function* read_orig_pte(
  * lifetime is not modelled.
  *
  * `find_mergeable_anon_vma()` is 6.1's: `mas_walk()` at `vma->vm_end` for the VMA
- * just above, `mas_prev()` for the one below, and `reusable_anon_vma()` of each, which
+ * just above, `mas_prev()` for the one below, under `mmap_lock` and no RCU section
+ * (maple_tree.ts), and `reusable_anon_vma()` of each, which
  * loads the neighbour's bounds and flags (`anon_vma_compatible()`). It holds no lock
  * of the neighbours: "find_mergeable_anon_vma uses adjacent vmas which are not locked"
  * (6.4's `lock_vma_under_rcu()`), so only `mmap_lock` keeps them alive. Modelled
  * loosely: no neighbour is compatible (two VMAs the tree keeps apart differ in what
  * `vma_merge()` compares, or they would be one), so none is shared.
  */
-function* anon_vma_prepare(k: Kernel, mm: Mm, vma: Vma): Proc {
+export function* anon_vma_prepare(k: Kernel, mm: Mm, vma: Vma): Proc {
   const anon_vma = yield* step(k, "anon_vma_prepare", `${vma.obj.name}->anon_vma`, [{
     obj: vma.obj.name,
     part: "anon_vma",
@@ -259,14 +261,18 @@ function* anon_vma_prepare(k: Kernel, mm: Mm, vma: Vma): Proc {
     return vma.anon_vma;
   });
   if (anon_vma) return;
-  const neighbours = yield* step(k, "find_mergeable_anon_vma", vma.obj.name, [
-    { obj: mm.obj.name, part: VMA_TREE, kind: "read" },
-  ], () => {
-    k.slab.read(mm.obj, VMA_TREE);
-    const next = lookup(mm, vma.end);
-    const prev = mm.vmas.findLast((v) => v.end <= vma.start);
-    return [next, prev].filter((v): v is Vma => v !== undefined);
-  });
+  // mas_walk() and mas_prev() with no RCU section: mmap_lock is what keeps the nodes.
+  const neighbours = yield* mt_walk(
+    k,
+    mm,
+    "find_mergeable_anon_vma",
+    vma.obj.name,
+    "mmap_lock",
+    (slots) =>
+      [slotVma(slots, vma.end), slotBelow(slots, vma.start)?.vma].filter((v): v is Vma =>
+        v !== undefined
+      ),
+  );
   for (const near of neighbours) {
     yield* step(k, "reusable_anon_vma", `${near.obj.name}: compatible?`, [
       { obj: near.obj.name, part: "vm_start", kind: "read" },

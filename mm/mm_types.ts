@@ -28,6 +28,7 @@ import { RwSem } from "./rwsem.ts";
 import { SeqCount } from "./seqlock.ts";
 import { SpinLock } from "./spinlock.ts";
 import { page_add_new_anon_rmap } from "./page.ts";
+import type { MapleTree } from "./maple_tree.ts";
 
 /**
  * A virtual memory area: [start, end), anonymous and writable. The bounds change only
@@ -74,10 +75,10 @@ export interface Vma {
    */
   readonly avc: string[];
   /**
-   * `VM_GROWSDOWN`: a stack, which `expand_stack()` may grow down under
-   * `mmap_read_lock()`, so munmap() of the VMA below it keeps `mmap_lock` for writing
-   * (5.18's `detach_vmas_to_be_unmapped()`). Set in set-up only; the growing itself is
-   * not modelled, only what it makes munmap() do.
+   * `VM_GROWSDOWN`: a stack, which a fault below it grows down (`expand_stack()`,
+   * stack.ts), under `mmap_read_lock()` before Linux 6.5, so munmap() of the VMA below
+   * it keeps `mmap_lock` for writing (5.18's `detach_vmas_to_be_unmapped()`). Set in
+   * set-up only (`vm_flags` never change).
    */
   readonly growsdown: boolean;
 }
@@ -100,8 +101,20 @@ export interface Mm {
   readonly page_table_lock: SpinLock;
   /** Dufour's SPF: `rwlock_t mm_rb_lock`, modelled as a read-write semaphore. */
   readonly mm_rb_lock: RwSem;
-  /** The VMA tree (a maple tree in Linux 6.1+), sorted by address. */
+  /** The VMAs of the tree, sorted by address: what a writer changes. */
   readonly vmas: Vma[];
+  /**
+   * The tree's nodes, for a strategy on Linux 6.3+'s maple tree in RCU mode
+   * (maple_tree.ts), set in set-up; undefined for 5.18's rbtree, whose nodes live in
+   * the VMAs, and for a fork's child (built by `dup_mmap()` before anyone walks it).
+   */
+  mt: MapleTree | undefined;
+  /**
+   * Each anon_vma's `rwsem` (`anon_vma_lock_write()`), by anon_vma name, made when
+   * first taken: the lock lives here because the anon_vma's own lifetime is not
+   * modelled.
+   */
+  readonly anon_vma_locks: Map<string, RwSem>;
 }
 
 /** The access to the VMA tree (`mm->mm_mt`). */
@@ -128,11 +141,13 @@ export function mm_alloc(k: Kernel, prefix = ""): Mm {
     page_table_lock: new SpinLock("page_table_lock", obj),
     mm_rb_lock: new RwSem("mm_rb_lock", obj),
     vmas: [],
+    mt: undefined,
+    anon_vma_locks: new Map(),
   };
   mms.set(k, [...mmsOf(k), mm]);
   obj.contents = fields({
     mm_lock_seq: () => String(mm.mm_lock_seq),
-    [VMA_TREE]: () => mm.vmas.map((v) => v.obj.name).join(","),
+    [VMA_TREE]: () => mm.mt?.root.obj.name ?? mm.vmas.map((v) => v.obj.name).join(","),
   });
   return mm;
 }
@@ -188,6 +203,13 @@ function fields(values: Readonly<Record<string, () => string>>): Contents {
 export function give_anon_vma(vma: Vma): void {
   vma.anon_vma = `anon_vma(${vma.obj.name})`;
   vma.avc.push(vma.anon_vma);
+}
+
+/** `anon_vma->rwsem` of the anon_vma named `anon_vma`, in `mm`. */
+export function anon_vma_rwsem(mm: Mm, anon_vma: string): RwSem {
+  let sem = mm.anon_vma_locks.get(anon_vma);
+  if (!sem) mm.anon_vma_locks.set(anon_vma, sem = new RwSem(`${anon_vma}->rwsem`, mm.obj));
+  return sem;
 }
 
 /** Inserts `vma` into the tree, keeping it sorted. */

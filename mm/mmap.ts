@@ -32,7 +32,8 @@
 
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
-import { insertVma, type Mm, vm_area_alloc, type Vma, VMA_TREE } from "./mm_types.ts";
+import { insertVma, type Mm, vm_area_alloc, type Vma } from "./mm_types.ts";
+import { tree_store } from "./maple_tree.ts";
 import { mmap_assert_write_locked } from "./mmap_lock.ts";
 import { hex } from "./pgtable.ts";
 import { free_pgd_range, unmap_page_range } from "./memory.ts";
@@ -122,21 +123,18 @@ export function* __split_vma(
   const fresh = yield* vm_area_dup(k, mm, vma, start, end);
   if (policy.prepare) yield* policy.prepare(vma, fresh);
   const bound = new_below ? "vm_start" : "vm_end";
-  yield* step(
+  yield* tree_store(
     k,
+    mm,
     "__split_vma",
     `${vma.obj.name}->${bound} = ${hex(addr)}; store ${fresh.obj.name}`,
-    [
-      { obj: mm.obj.name, part: VMA_TREE, kind: "write" },
-      { obj: vma.obj.name, part: bound, kind: "write" },
-    ],
+    [{ obj: vma.obj.name, part: bound, kind: "write" }],
+    () => mmap_assert_write_locked(k, mm, "__split_vma"),
     () => {
-      mmap_assert_write_locked(k, mm, "__split_vma");
       k.slab.write(vma.obj, bound);
       if (new_below) vma.start = addr;
       else vma.end = addr;
       // vma_complete(): "split_vma has split insert from vma, and needs us to insert it".
-      k.slab.write(mm.obj, VMA_TREE);
       insertVma(mm, fresh);
     },
   );

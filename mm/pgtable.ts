@@ -23,8 +23,8 @@
  * @module
  */
 
-import type { Access } from "../explore/mod.ts";
-import type { Kernel } from "./kernel.ts";
+import type { Access, Proc } from "../explore/mod.ts";
+import { type Kernel, step } from "./kernel.ts";
 import type { KObject } from "./slab.ts";
 import type { SpinLock } from "./spinlock.ts";
 import { ptlock_init } from "./ptlock.ts";
@@ -233,4 +233,21 @@ export function entriesIn(
 /** Whether an entry is a table (not a user page). */
 export function isTable(entry: Table | KObject | undefined): entry is Table {
   return entry !== undefined && "level" in entry;
+}
+
+/**
+ * `pXdval = READ_ONCE(*pXd)`: one load of entry `addr` of `table`, as kernel function
+ * `label`, by a walker that holds no lock of the table (a speculative fault, GUP-fast).
+ */
+export function* read_once(
+  k: Kernel,
+  label: string,
+  table: Table,
+  addr: number,
+): Proc<Table | KObject | undefined> {
+  return yield* step(k, label, entryName(table, addr), [entryAccess(table, addr, "read")], () => {
+    const entry = readEntry(k, table, addr);
+    k.rt.note(isTable(entry) ? entry.obj.name : entry ? entry.name : "none");
+    return entry;
+  });
 }

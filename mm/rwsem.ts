@@ -20,7 +20,7 @@
 import { type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { Embedded } from "./slab.ts";
-import { might_sleep } from "./sched.ts";
+import { might_sleep, type Task } from "./sched.ts";
 
 /** A read-write semaphore embedded in `home` (the mm, or a VMA). */
 export class RwSem extends Embedded {
@@ -211,8 +211,8 @@ export function rwsem_assert_held(
   fn: string,
 ): void {
   const task = k.current;
-  const held = task.sleepingLocks.includes(sem.label);
-  if (held && (how === "any" || task.writeLocks.includes(sem.label))) return;
+  if (rwsem_held(task, sem, how)) return;
+  const held = rwsem_held(task, sem, "any");
   throw new Violation(
     "lock-not-held",
     `${k.where()}: ${fn}() needs ${sem.label} held${how === "write" ? " for writing" : ""} ` +
@@ -220,4 +220,13 @@ export function rwsem_assert_held(
         held ? "holds it only for reading" : "does not hold it"
       }`,
   );
+}
+
+/**
+ * Whether `task` holds `sem` (`"any"` mode, or `"write"`), from its own record, as
+ * lockdep's `lock_is_held_type()` answers it.
+ */
+export function rwsem_held(task: Task, sem: RwSem, how: "any" | "write"): boolean {
+  return task.sleepingLocks.includes(sem.label) &&
+    (how === "any" || task.writeLocks.includes(sem.label));
 }

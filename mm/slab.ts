@@ -47,7 +47,8 @@ export type ObjKind =
   | "page"
   | "mm"
   | "ptl"
-  | "tlb";
+  | "tlb"
+  | "maple_node";
 
 /** Where an object is in its life. */
 export type Lifetime = "live" | "detached" | "freed";

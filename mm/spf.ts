@@ -58,11 +58,11 @@
  */
 
 import type { Proc } from "../explore/mod.ts";
-import { type Kernel, step } from "./kernel.ts";
+import type { Kernel } from "./kernel.ts";
 import type { FaultResult } from "./memory.ts";
 import { put_page, pXd_alloc, set_anon_pte } from "./memory.ts";
 import { alloc, GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from "./page_alloc.ts";
-import { entryAccess, entryName, hex, isTable, readEntry, type Table } from "./pgtable.ts";
+import { hex, isTable, read_once, type Table } from "./pgtable.ts";
 import type { Mm, Vma } from "./mm_types.ts";
 import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
 import { local_irq_disable, local_irq_enable } from "./irq.ts";
@@ -118,15 +118,6 @@ export function* speculative_page_walk_end(k: Kernel, walk: SpeculativeWalk = "r
   else yield* rcu_read_unlock(k);
 }
 
-/** `pXdval = READ_ONCE(*pXd)`: one load of entry `addr` of `table`, named `label`. */
-function* readOnce(k: Kernel, label: string, table: Table, addr: number) {
-  return yield* step(k, label, entryName(table, addr), [entryAccess(table, addr, "read")], () => {
-    const entry = readEntry(k, table, addr);
-    k.rt.note(isTable(entry) ? entry.obj.name : entry ? entry.name : "none");
-    return entry;
-  });
-}
-
 /** What a variant of the series may change on the speculative path. */
 export interface SpeculativeOptions {
   /**
@@ -176,7 +167,7 @@ export function* do_handle_mm_fault_speculative(
   let table = mm.pgd;
   let pmd: Table | undefined;
   while (table.level !== "pte") {
-    const entry = yield* readOnce(k, `${table.level}_offset`, table, address);
+    const entry = yield* read_once(k, `${table.level}_offset`, table, address);
     if (!isTable(entry)) {
       yield* speculative_page_walk_end(k, walk);
       return "retry";
@@ -185,7 +176,7 @@ export function* do_handle_mm_fault_speculative(
     table = entry;
   }
   // vmf.pte = pte_offset_map(vmf.pmd, address); vmf.orig_pte = READ_ONCE(*vmf.pte);
-  const orig_pte = yield* readOnce(k, "pte_offset_map", table, address);
+  const orig_pte = yield* read_once(k, "pte_offset_map", table, address);
   yield* speculative_page_walk_end(k, walk);
   // handle_pte_fault(): a present PTE is not handled speculatively (patch 19/35).
   if (orig_pte) return "retry";
@@ -195,7 +186,7 @@ export function* do_handle_mm_fault_speculative(
 
 /** `pmd_trans_unstable(vmf->pmd)` with THP: true (so the fault returns 0) if *pmd is none. */
 function* pmd_trans_unstable(k: Kernel, vmf: VmFault): Proc<boolean> {
-  const entry = yield* readOnce(k, "pmd_trans_unstable", vmf.pmd, vmf.address);
+  const entry = yield* read_once(k, "pmd_trans_unstable", vmf.pmd, vmf.address);
   return !isTable(entry);
 }
 
@@ -276,7 +267,7 @@ export function* pte_map_lock(
   // that point, and speculative_page_walk_begin() ensures that they stay around."
   if (yield* mmap_seq_read_check(k, vmf.mm, vmf.seq)) {
     // pmdval = READ_ONCE(*vmf->pmd); if (!pmd_same(pmdval, vmf->orig_pmd)) goto fail;
-    const pmdval = yield* readOnce(k, "pmd_same", vmf.pmd, vmf.address);
+    const pmdval = yield* read_once(k, "pmd_same", vmf.pmd, vmf.address);
     if (pmdval === vmf.orig_pmd) {
       // ptl = pte_lockptr(mm, vmf->pmd); pte = pte_offset_map(vmf->pmd, address);
       const pte = vmf.orig_pmd;

@@ -2,43 +2,67 @@
  * The VMA tree and VMA lifetimes: looking a VMA up, taking it out of the tree,
  * putting one in, freeing one now or after an RCU grace period.
  *
- * The tree is modelled as the maple tree of Linux 6.1, which readers may walk under
- * rcu_read_lock() (the seed mail's `vma_lookup()` under RCU assumes it); Linux 5.18's
- * rbtree could not be walked without mmap_lock. A lookup reads only the tree (which
+ * Every lookup and every change goes through maple_tree.ts: for a strategy on Linux
+ * 6.3+ the tree is a maple tree in RCU mode whose nodes are replaced and freed by RCU,
+ * and each lookup says what protects it, as its kernel caller does; for a strategy on
+ * 5.18 it is the rbtree, read and written in place. A lookup reads only the tree (which
  * stores each VMA's range), not the VMA; what the caller then does with the VMA
  * pointer is checked against the VMA's lifetime.
  *
  * Follows: mm/mmap.c (`vma_lookup()`, `find_vma()`, `vm_area_free()`), lib/maple_tree.c,
  * Linux 6.1; kernel/fork.c (`vm_area_free()` by call_rcu with CONFIG_PER_VMA_LOCK),
- * Linux 6.4. Left out: the tree's internal nodes and their own RCU freeing (a lookup
- * is one atomic read of the whole tree).
+ * Linux 6.4.
  *
  * @module
  */
 
-import type { Proc } from "../explore/mod.ts";
+import type { Access, Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { hex } from "./pgtable.ts";
-import { insertVma, lookup, type Mm, vm_area_alloc, type Vma, VMA_TREE } from "./mm_types.ts";
+import { insertVma, type Mm, vm_area_alloc, type Vma } from "./mm_types.ts";
 import { call_rcu } from "./rcu.ts";
 import { mmap_assert_write_locked } from "./mmap_lock.ts";
+import {
+  type MapleSlot,
+  mt_walk,
+  slotFrom,
+  slotVma,
+  tree_store,
+  type WalkProtection,
+} from "./maple_tree.ts";
 
-function treeAccess(mm: Mm, kind: "read" | "write") {
-  return { obj: mm.obj.name, part: VMA_TREE, kind };
-}
-
-/** vma_lookup(): the VMA containing `addr`, or undefined. */
+/**
+ * vma_lookup(): the VMA containing `addr`, or undefined, as kernel function `label`
+ * (`mas_walk()` in lock_vma_under_rcu(), `vma_find()` in munmap()). `protection` is
+ * what keeps the walk's nodes alive (maple_tree.ts): `vma_lookup()`'s own
+ * `mtree_load()` takes `rcu_read_lock()` unless the caller says otherwise.
+ */
 export function* vma_lookup(
   k: Kernel,
   mm: Mm,
   addr: number,
   label = "vma_lookup",
+  protection: WalkProtection = "rcu-inside",
 ): Proc<Vma | undefined> {
-  return yield* step(k, label, hex(addr), [treeAccess(mm, "read")], () => {
-    k.slab.read(mm.obj, VMA_TREE);
-    const vma = lookup(mm, addr);
+  return yield* mt_walk(k, mm, label, hex(addr), protection, (slots) => {
+    const vma = slotVma(slots, addr);
     k.rt.note(vma ? vma.obj.name : "none");
     return vma;
+  });
+}
+
+/**
+ * find_vma(): the slot of the first VMA ending above `addr` (the VMA at `addr`, or the
+ * next one), with the range the tree holds for it; `mt_find()` takes
+ * `rcu_read_lock()` itself. The fault's `vma->vm_start <= address` is tested on that
+ * range: the only writer that can change it under the caller's `mmap_lock`, a stack
+ * expansion, changes `vm_start` and the tree in one step (stack.ts).
+ */
+export function* find_vma(k: Kernel, mm: Mm, addr: number): Proc<MapleSlot | undefined> {
+  return yield* mt_walk(k, mm, "find_vma", hex(addr), "rcu-inside", (slots) => {
+    const slot = slotFrom(slots, addr);
+    k.rt.note(slot ? `${slot.vma?.obj.name} [${hex(slot.start)}, ${hex(slot.end)})` : "none");
+    return slot;
   });
 }
 
@@ -72,7 +96,7 @@ export interface Neighbours {
  * the VMA first, `vma_start_write()`, whose `__is_vma_write_locked()` begins with
  * `mmap_assert_write_locked(vma->vm_mm)`.
  */
-function assertTreeWriter(k: Kernel, mm: Mm, fn: string): void {
+export function assertTreeWriter(k: Kernel, mm: Mm, fn: string): void {
   mmap_assert_write_locked(k, mm, fn);
 }
 
@@ -82,19 +106,24 @@ function assertTreeWriter(k: Kernel, mm: Mm, fn: string): void {
  * (`assertTreeWriter()`).
  */
 export function* vma_mas_remove(k: Kernel, mm: Mm, vma: Vma): Proc<Neighbours> {
-  return yield* step(k, "vma_mas_remove", vma.obj.name, [
-    treeAccess(mm, "write"),
-    { obj: vma.obj.name, part: "detached", kind: "write" },
-  ], () => {
-    assertTreeWriter(k, mm, "vma_mas_remove");
-    k.slab.write(mm.obj, VMA_TREE);
-    const at = mm.vmas.indexOf(vma);
-    if (at < 0) throw new Error(`${vma.obj.name} is not in the tree`);
-    mm.vmas.splice(at, 1);
-    k.slab.write(vma.obj, "detached");
-    vma.detached = true;
-    return { prev: mm.vmas[at - 1], next: mm.vmas[at] };
-  });
+  return yield* tree_store(
+    k,
+    mm,
+    "vma_mas_remove",
+    vma.obj.name,
+    [
+      { obj: vma.obj.name, part: "detached", kind: "write" },
+    ],
+    () => assertTreeWriter(k, mm, "vma_mas_remove"),
+    () => {
+      const at = mm.vmas.indexOf(vma);
+      if (at < 0) throw new Error(`${vma.obj.name} is not in the tree`);
+      mm.vmas.splice(at, 1);
+      k.slab.write(vma.obj, "detached");
+      vma.detached = true;
+      return { prev: mm.vmas[at - 1], next: mm.vmas[at] };
+    },
+  );
 }
 
 /**
@@ -112,17 +141,17 @@ export function* vma_mas_store(
   end: number,
   writeLocked = false,
 ): Proc<Vma> {
-  return yield* step(
+  const accesses: Access[] = writeLocked
+    ? [{ obj: mm.obj.name, part: "mm_lock_seq", kind: "read" }]
+    : [];
+  return yield* tree_store(
     k,
+    mm,
     "vma_mas_store",
     `[${hex(start)}, ${hex(end)})`,
-    [
-      treeAccess(mm, "write"),
-      ...(writeLocked ? [{ obj: mm.obj.name, part: "mm_lock_seq", kind: "read" as const }] : []),
-    ],
+    accesses,
+    () => assertTreeWriter(k, mm, "vma_mas_store"),
     () => {
-      assertTreeWriter(k, mm, "vma_mas_store");
-      k.slab.write(mm.obj, VMA_TREE);
       const vma = vm_area_alloc(k, start, end);
       if (writeLocked) {
         k.slab.read(mm.obj, "mm_lock_seq");
@@ -140,11 +169,15 @@ export function* vma_mas_store(
  * `mmap_lock` held for writing (`assertTreeWriter()`).
  */
 export function* vma_link(k: Kernel, mm: Mm, vma: Vma): Proc {
-  yield* step(k, "vma_link", vma.obj.name, [treeAccess(mm, "write")], () => {
-    assertTreeWriter(k, mm, "vma_link");
-    k.slab.write(mm.obj, VMA_TREE);
-    insertVma(mm, vma);
-  });
+  yield* tree_store(
+    k,
+    mm,
+    "vma_link",
+    vma.obj.name,
+    [],
+    () => assertTreeWriter(k, mm, "vma_link"),
+    () => insertVma(mm, vma),
+  );
 }
 
 /** vm_area_free() as in 5.18: `kmem_cache_free()` at once. */

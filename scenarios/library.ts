@@ -44,6 +44,13 @@ const V = [GiB, GiB + 4 * PAGE] as const;
 const X = [GiB + 4 * PAGE, GiB + 8 * PAGE] as const;
 /** Where mremap() moves a VMA: a hole at 1 GiB + 4 MiB, another PMD entry. */
 const MOVED = GiB + 4 * MiB;
+/**
+ * Two stacks one page apart: LOW_STACK [1 GiB + 4 pages, + 8) and STACK [1 GiB + 9
+ * pages, + 16). A stack below a stack keeps no guard gap, so STACK may grow down to
+ * LOW_STACK's end, closing the gap.
+ */
+const LOW_STACK = [GiB + 4 * PAGE, GiB + 8 * PAGE] as const;
+const STACK = [GiB + 9 * PAGE, GiB + 16 * PAGE] as const;
 /** A low VMA and its neighbour above, both in the lowest 2 MiB: one PTE table. */
 const LOW = [MiB, MiB + 16 * PAGE] as const;
 const LOW_NEXT = [MiB + 16 * PAGE, 2 * MiB] as const;
@@ -403,6 +410,63 @@ export const scenarios: readonly Scenario[] = [
       "looks at V's neighbours (find_mergeable_anon_vma()), and X above it is munmap()ed " +
       "next (Jann Horn's race, 657b5146955e)",
   },
+  {
+    name: "gup-fast-vs-munmap",
+    question: "Can GUP-fast, which walks the page tables with no lock, race with munmap() " +
+      "freeing them?",
+    vmas: [A, REST],
+    prefault: [A[0], GiB],
+    cpus: [[{ op: "gup", addr: GiB }], [{ op: "munmap", start: A[0], end: A[1] }]],
+    bounds: NO_FAILURES,
+    layout: "the page at 1 GiB is mapped, so GUP-fast finds every level and takes a " +
+      "reference on the page while munmap(A) zaps it and frees the PMD and PTE tables " +
+      "under it (and the PUD): only GUP-fast's IRQs-off section holds the freeing off",
+  },
+  {
+    name: "gup-slow-vs-munmap",
+    question: "Can GUP of a page that is not mapped yet, which GUP-fast leaves to the slow " +
+      "path, race with munmap()?",
+    vmas: [A, REST],
+    prefault: [A[0], GiB],
+    cpus: [[{ op: "gup", addr: GiB + PAGE }], [{ op: "munmap", start: A[0], end: A[1] }]],
+    bounds: NO_FAILURES,
+    layout: "gup-fast-vs-munmap with the page GUP asks for not there: GUP-fast finds the " +
+      "PTE none and the slow path faults it in under mmap_read_lock() (faultin_page()), " +
+      "then follows it under the PTE lock, while munmap(A) takes the VMA away",
+  },
+  {
+    name: "stack-vs-stack-expansion",
+    question: "Can a fault that grows a stack down to the stack below it race with a " +
+      "fault that grows the lower stack?",
+    vmas: [LOW_STACK, STACK],
+    stacks: [LOW_STACK[0], STACK[0]],
+    prefault: [LOW_STACK[0], STACK[0]],
+    cpus: [
+      [{ op: "fault", addr: STACK[0] - PAGE }],
+      [{ op: "fault", addr: LOW_STACK[0] - PAGE }],
+    ],
+    grows: [STACK[0] - PAGE, LOW_STACK[0] - PAGE],
+    bounds: NO_FAILURES,
+    layout: "StackRot's layout (CVE-2023-3269): STACK grows into the one-page gap above " +
+      "LOW_STACK and closes it, which on a maple tree replaces the tree's node; the other " +
+      "fault's expand_downwards() walks the tree to LOW_STACK's neighbour below (mas_prev())",
+  },
+  {
+    name: "stack-expansion-vs-fault",
+    question: "Can a fault that grows a stack race with a fault inside the stack?",
+    vmas: [STACK],
+    stacks: [STACK[0]],
+    prefault: [STACK[0]],
+    cpus: [
+      [{ op: "fault", addr: STACK[0] - PAGE }],
+      [{ op: "fault", addr: STACK[0] + PAGE }],
+    ],
+    grows: [STACK[0] - PAGE],
+    bounds: NO_FAILURES,
+    layout: "STACK has a page, so an anon_vma, and the fault inside it may take the VMA " +
+      "lock; the expansion changes STACK's vm_start and the tree (in place: a pivot moves) " +
+      "beside it",
+  },
 ];
 
 /**
@@ -423,4 +487,29 @@ export const faultVsMunmapForceFlush: Scenario = {
   bounds: { allocFailures: 1 },
   layout: "the 8th page zapped fills tlb->local; if tlb_next_batch() fails, zap_pte_range() " +
     "calls tlb_flush_mmu_tlbonly() before it drops the PTE lock of the fault's table",
+};
+
+/**
+ * stack-expansion-vs-fault with the stack unmapped by a third CPU. Not in the matrix
+ * (`scenarios`): its 11 pairs took 170,864 executions, twice the rest of the matrix,
+ * for verdicts the two-CPU scenarios already give (the designs that lose it lose
+ * `fault-vs-munmap-pte-present`); docs/stack-expansion.md runs it on the per-VMA
+ * designs and on a variant of 6.6 without its second `find_vma()`.
+ */
+export const stackExpansionVsMunmapVsFault: Scenario = {
+  name: "stack-expansion-vs-munmap-vs-fault",
+  question: "Can a fault that grows a stack race with munmap() of the stack and with a " +
+    "fault inside it?",
+  vmas: [STACK, REST],
+  stacks: [STACK[0]],
+  prefault: [STACK[0]],
+  cpus: [
+    [{ op: "fault", addr: STACK[0] - PAGE }],
+    [{ op: "munmap", start: STACK[0], end: STACK[1] }],
+    [{ op: "fault", addr: STACK[0] + PAGE }],
+  ],
+  bounds: NO_FAILURES,
+  layout: "stack-expansion-vs-fault with STACK unmapped by a third CPU: the growing fault " +
+    "may find the stack, lose it (6.6's lock_mm_and_find_vma() drops mmap_lock to take " +
+    "it for writing, and looks again) or find nothing; either fault may end in SIGSEGV",
 };

@@ -7,17 +7,21 @@
  * @module
  */
 
-import type { Proc, ProgramFactory, StepRequest } from "../explore/mod.ts";
+import { type Proc, type ProgramFactory, type StepRequest, Violation } from "../explore/mod.ts";
 import {
   type Bounds,
   check_mm,
   DEFAULT_CONFIG,
   FINE_GRAINED,
+  get_user_pages_fast,
   type Granularity,
+  hex,
   Kernel,
   type KernelConfig,
   type Mm,
   mm_alloc,
+  mt_init,
+  put_page,
   setupFault,
   setupTlb,
   setupVma,
@@ -30,7 +34,10 @@ import { validateScenario } from "./validate.ts";
 /**
  * What one CPU does, in order. `fault` is a page fault on a page the CPU never touched
  * (a first touch); `store` is a user store of `value` at `addr` (any 8-byte-aligned
- * address), through the CPU's TLB, faulting as the MMU decides (mm/mmu.ts); `fork`
+ * address), through the CPU's TLB, faulting as the MMU decides (mm/mmu.ts); `gup` is
+ * `get_user_pages_fast()` of the page at `addr` for writing, the kernel's lockless
+ * walk, then `put_page()` once the caller is done with it (mm/gup.ts: the same
+ * kernel code under every strategy, which chooses only the locks of the others); `fork`
  * copies the address space into a child that does not run; `munmap` unmaps a range
  * inside one VMA, the whole of it or a part (splitting it); `madvise` is
  * madvise(MADV_DONTNEED); `mremap` moves a whole VMA of the layout to a hole at `to`
@@ -39,6 +46,7 @@ import { validateScenario } from "./validate.ts";
 export type Op =
   | { readonly op: "fault"; readonly addr: number }
   | { readonly op: "store"; readonly addr: number; readonly value: string }
+  | { readonly op: "gup"; readonly addr: number }
   | { readonly op: "fork" }
   | { readonly op: "munmap"; readonly start: number; readonly end: number }
   | { readonly op: "mmap"; readonly start: number; readonly end: number }
@@ -71,6 +79,12 @@ export interface Scenario {
   readonly tlb?: readonly (readonly [number, number])[];
   /** One list of operations per CPU. */
   readonly cpus: readonly (readonly Op[])[];
+  /**
+   * Addresses of `fault` operations the kernel serves although no VMA covers them when
+   * the CPUs start: below a stack, which the fault grows (`expand_stack()`). Such a
+   * fault that ends in SIGSEGV is a `sigsegv` violation. None if absent.
+   */
+  readonly grows?: readonly number[];
   readonly bounds: Bounds;
   /** Why the layout is what it is. */
   readonly layout: string;
@@ -100,6 +114,8 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
       return strategy.fault(k, mm, op.addr);
     case "store":
       return user_store(k, mm, op.addr, op.value, (cause) => strategy.fault(k, mm, op.addr, cause));
+    case "gup":
+      return gup_and_put(k, mm, op.addr);
     case "fork":
       return strategy.fork(k, mm);
     case "munmap":
@@ -111,6 +127,12 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
     case "mremap":
       return strategy.mremap(k, mm, op.start, op.end, op.to, op.dontunmap ?? false);
   }
+}
+
+/** `get_user_pages_fast()` of one page for writing, and `put_page()` when done with it. */
+function* gup_and_put(k: Kernel, mm: Mm, addr: number): Proc {
+  const page = yield* get_user_pages_fast(k, mm, addr);
+  if (page) yield* put_page(k, page);
 }
 
 /** `proc`, delegated step by step as `yield*` would, telling `watch` each step it takes. */
@@ -155,6 +177,8 @@ export function program(
       setupVma(k, mm, start, end, scenario.stacks?.includes(start) ?? false);
     }
     for (const addr of scenario.prefault) setupFault(k, mm, addr);
+    if (strategy.vmaTree === "maple") mm.mt = mt_init(k, mm);
+    const refused: string[] = [];
     if (scenario.tlb?.length || scenario.cpus.flat().some((op) => op.op === "store")) {
       const tlbs = scenario.cpus.map((_, cpu) => tlb_init(k, `CPU${cpu}`));
       for (const [cpu, addr] of scenario.tlb ?? []) setupTlb(k, tlbs[cpu], mm, addr);
@@ -165,12 +189,23 @@ export function program(
         body: function* () {
           for (const [index, op] of ops.entries()) {
             const proc = run(strategy, k, mm, op);
-            if (watch) yield* watched(proc, cpu, index, watch);
-            else yield* proc;
+            const result = watch ? yield* watched(proc, cpu, index, watch) : yield* proc;
+            if (op.op === "fault" && result === "sigsegv" && scenario.grows?.includes(op.addr)) {
+              refused.push(`CPU${cpu}'s fault at ${hex(op.addr)}`);
+            }
           }
         },
       })),
-      finish: () => check_mm(k, mm),
+      finish: () => {
+        check_mm(k, mm);
+        if (refused.length) {
+          throw new Violation(
+            "sigsegv",
+            `${refused.join(" and ")} ended in SIGSEGV, where the kernel grows the stack ` +
+              `above down to it (expand_stack())`,
+          );
+        }
+      },
       stateOf: (obj, part) => k.stateOf(obj, part),
     };
   };

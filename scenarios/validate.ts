@@ -116,6 +116,21 @@ export function validateScenario(scenario: Scenario): void {
     }
   }
 
+  const grows: unknown = scenario.grows ?? [];
+  if (!Array.isArray(grows)) fail("grows", "not a list of fault addresses");
+  for (const [i, addr] of (grows as unknown[]).entries()) {
+    const faults = Array.isArray(scenario.cpus) ? scenario.cpus.flat() : [];
+    if (!faults.some((op) => op?.op === "fault" && op.addr === addr)) {
+      fail(`grows[${i}]`, `${shown(addr)} is the address of no fault operation`);
+    }
+    const stackAbove = vmas.some(([s]) =>
+      (stacks as unknown[]).includes(s) && typeof addr === "number" && addr < s
+    );
+    if (typeof addr !== "number" || inVma(addr) || !stackAbove) {
+      fail(`grows[${i}]`, `${shown(addr)} must lie in no VMA and below a stack (stacks)`);
+    }
+  }
+
   if (!Array.isArray(scenario.prefault)) fail("prefault", "not a list of addresses");
   for (const [i, addr] of scenario.prefault.entries()) {
     const problem = addressProblem(addr);
@@ -148,11 +163,12 @@ export function validateScenario(scenario: Scenario): void {
     for (const [i, op] of ops.entries()) {
       const field = `cpus[${cpu}][${i}]`;
       switch (op?.op) {
-        case "fault": {
+        case "fault":
+        case "gup": {
           // Any page may be faulted, in a VMA or not: outside every VMA it is SIGSEGV.
           // It must be page-aligned: the model names the page after the fault address.
           const problem = addressProblem(op.addr);
-          if (problem) fail(`${field} (fault) addr`, problem);
+          if (problem) fail(`${field} (${op.op}) addr`, problem);
           break;
         }
         case "store": {

@@ -31,9 +31,11 @@ import type { Proc } from "../explore/mod.ts";
 import {
   dup_mmap,
   type DupMmapHooks,
+  expand_downwards,
   type FaultCause,
   type FaultOptions,
   type FaultResult,
+  find_vma,
   GFP_HIGHUSER_MOVABLE,
   GFP_PGTABLE_USER,
   handle_mm_fault,
@@ -49,6 +51,8 @@ import {
   type MremapHooks,
   SPLIT_5_18,
   split_for_munmap,
+  STACK_UNDER_READ_LOCK,
+  type StackExpansion,
   unmap_region,
   vm_area_free,
   vm_area_free_rcu,
@@ -67,7 +71,30 @@ export const SLEEPING_ALLOCATIONS: FaultOptions = {
   pageGfp: GFP_HIGHUSER_MOVABLE,
 };
 
-/** The 5.18 fault: find the VMA and handle the fault under mmap_read_lock(). */
+/**
+ * `do_user_addr_fault()`'s VMA, `mmap_lock` held: `vma = find_vma(mm, address); if
+ * (!vma) bad_area; if (likely(vma->vm_start <= address)) goto good_area; if
+ * (!(vma->vm_flags & VM_GROWSDOWN)) bad_area; if (expand_stack(vma, address))
+ * bad_area;` (arch/x86/mm/fault.c, 5.18 to 6.4; `stack` is the version's
+ * `expand_downwards()`). Undefined for `bad_area` (SIGSEGV).
+ */
+export function* find_vma_or_expand(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  stack: StackExpansion,
+): Proc<Vma | undefined> {
+  const slot = yield* find_vma(k, mm, addr);
+  if (!slot?.vma) return undefined;
+  if (slot.start <= addr) return slot.vma;
+  if (!slot.vma.growsdown) return undefined;
+  return (yield* expand_downwards(k, mm, slot.vma, addr, stack)) ? slot.vma : undefined;
+}
+
+/**
+ * The 5.18 fault: find the VMA (growing a stack down to `addr`, `find_vma_or_expand()`)
+ * and handle the fault under mmap_read_lock().
+ */
 export function* fault_under_mmap_lock(
   k: Kernel,
   mm: Mm,
@@ -75,7 +102,7 @@ export function* fault_under_mmap_lock(
   cause?: FaultCause,
 ): Proc<FaultResult> {
   yield* mmap_read_lock(k, mm);
-  const vma = yield* vma_lookup(k, mm, addr);
+  const vma = yield* find_vma_or_expand(k, mm, addr, STACK_UNDER_READ_LOCK);
   const result = vma
     ? yield* handle_mm_fault(k, mm, vma, addr, SLEEPING_ALLOCATIONS, cause)
     : "sigsegv";
@@ -257,6 +284,10 @@ export const mmapLock: Strategy = {
     "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
+    "gup-fast-vs-munmap": "safe",
+    "gup-slow-vs-munmap": "safe",
+    "stack-vs-stack-expansion": "safe",
+    "stack-expansion-vs-fault": "safe",
   },
   fault: fault_under_mmap_lock,
   fork: (k, mm) => fork_under_mmap_lock(k, mm),

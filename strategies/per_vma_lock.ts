@@ -232,7 +232,7 @@ export function* lock_vma_under_rcu(
 ): Proc<Vma | undefined> {
   yield* rcu_read_lock(k);
   for (;;) {
-    const vma = yield* vma_lookup(k, mm, address, "mas_walk");
+    const vma = yield* vma_lookup(k, mm, address, "mas_walk", "rcu");
     if (!vma) break;
     // "Only anonymous vmas are supported for now"
     if (!vma_is_anonymous(vma)) break;
@@ -280,6 +280,7 @@ export function* lock_vma_under_rcu(
  */
 export function faultWithVmaLock(
   lock: (k: Kernel, mm: Mm, address: number) => Proc<Vma | undefined>,
+  fallback: Strategy["fault"] = fault_under_mmap_lock,
 ): Strategy["fault"] {
   return function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const vma = yield* lock(k, mm, address);
@@ -289,7 +290,7 @@ export function faultWithVmaLock(
       yield* vma_end_read(k, vma);
       if (result !== "retry") return result;
     }
-    return yield* fault_under_mmap_lock(k, mm, address, cause);
+    return yield* fallback(k, mm, address, cause);
   };
 }
 
@@ -364,7 +365,7 @@ export function* do_vmi_munmap_6_4(
   downgrade: boolean,
   version: MunmapVersion = MUNMAP_6_4,
 ): Proc<boolean> {
-  const found = yield* vma_lookup(k, mm, start, "vma_find");
+  const found = yield* vma_lookup(k, mm, start, "vma_find", "mmap_lock");
   if (!found) return false;
   const vma = yield* split_for_munmap(k, mm, found, start, end, version.split(k, mm));
   yield* vma_start_write(k, mm, vma);
@@ -438,6 +439,7 @@ export function* mmap_6_4(k: Kernel, mm: Mm, start: number, end: number): Proc {
 export const perVmaLock: Strategy = {
   name: "per-vma-lock",
   title: "Per-VMA locks as merged (Linux 6.4)",
+  vmaTree: "maple",
   summary:
     "lock_vma_under_rcu(): anon_vma, vm_lock_seq around the trylock, detached; munmap downgrades",
   source: "Suren Baghdasaryan, per-VMA locks, Linux 6.4 (mm/memory.c lock_vma_under_rcu())",
@@ -468,6 +470,12 @@ export const perVmaLock: Strategy = {
     "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "violation:use-after-free",
+    "gup-fast-vs-munmap": "safe",
+    "gup-slow-vs-munmap": "safe",
+    // StackRot (CVE-2023-3269): 6.4.0 grows stacks under mmap_read_lock() on a tree
+    // whose replaced nodes RCU frees (mm/stack.ts); fixed in 6.4.1 and 6.5.
+    "stack-vs-stack-expansion": "violation:use-after-free",
+    "stack-expansion-vs-fault": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),
   // 6.4.0's dup_mmap(): mmap_write_lock(oldmm) and no VMA write lock (fork.ts).

@@ -27,6 +27,8 @@
  *   write-locks both halves of a split before storing the new one (`MUNMAP_6_6`), and
  *   downgrades `mmap_lock` even below a stack; the rest (`vma_start_write()` of the
  *   part to unmap, detach, `unmap_region()`) is 6.4's.
+ * - the fault without a VMA lock: `lock_mm_and_find_vma()`, which expands a stack with
+ *   `mmap_lock` held for writing and the VMA write-locked (mm/stack.ts).
  * - madvise(MADV_DONTNEED): under `mmap_read_lock()`, as 6.4 (mm/madvise.c is the same
  *   there in both); mremap(): 6.4's `move_vma()`, which 6.6 has unchanged, the copy
  *   write-locked in `vma_link()` instead of `copy_vma()` (the same step here).
@@ -38,13 +40,32 @@
  */
 
 import type { Proc } from "../explore/mod.ts";
-import { type Kernel, type Mm, mmap_write_lock, vma_mas_store } from "../mm/mod.ts";
-import { fork_under_mmap_lock, madvise_dontneed_under_mmap_read_lock } from "./mmap_lock.ts";
+import {
+  expand_downwards,
+  type FaultCause,
+  type FaultResult,
+  find_vma,
+  handle_mm_fault,
+  type Kernel,
+  type Mm,
+  mmap_read_lock,
+  mmap_read_unlock,
+  mmap_write_lock,
+  type StackExpansion,
+  type Vma,
+  vma_mas_store,
+} from "../mm/mod.ts";
+import {
+  fork_under_mmap_lock,
+  madvise_dontneed_under_mmap_read_lock,
+  SLEEPING_ALLOCATIONS,
+} from "./mmap_lock.ts";
 import {
   faultWithVmaLock,
   LINUX_6_4_CHECKS,
   lock_vma_under_rcu,
   type LockVmaChecks,
+  mmap_write_downgrade_6_4,
   mmap_write_unlock_6_4,
   mremap_6_4,
   munmap_6_4,
@@ -86,10 +107,73 @@ function* mmap_6_6(k: Kernel, mm: Mm, start: number, end: number): Proc {
   yield* mmap_write_unlock_6_4(k, mm);
 }
 
+/**
+ * 6.6's `expand_downwards()`: the caller holds `mmap_lock` for writing, and the VMA is
+ * write-locked before the anon_vma ("Lock the VMA before expanding to prevent
+ * concurrent page faults", mm/stack.ts).
+ */
+export function stack_6_6(k: Kernel, mm: Mm): StackExpansion {
+  return {
+    version: "6.6",
+    writeLocked: true,
+    lockVma: (vma) => vma_start_write(k, mm, vma),
+  };
+}
+
+/**
+ * 6.6's `lock_mm_and_find_vma()` (mm/memory.c, CONFIG_LOCK_MM_AND_FIND_VMA): the VMA
+ * at `addr` with `mmap_lock` held for reading, or undefined with nothing held. Below
+ * a stack it drops the read lock and takes the write lock (`mmap_upgrade_trylock()` is
+ * "We don't have this operation yet": false), looks the VMA up again, expands it with
+ * `expand_stack_locked()`, and downgrades (`mmap_write_downgrade()`, which is 6.4's).
+ * `get_mmap_lock_carefully()` is `mmap_read_lock()` for a user fault.
+ */
+export function* lock_mm_and_find_vma(k: Kernel, mm: Mm, addr: number): Proc<Vma | undefined> {
+  yield* mmap_read_lock(k, mm);
+  let slot = yield* find_vma(k, mm, addr);
+  if (slot?.vma && slot.start <= addr) return slot.vma;
+  if (!slot?.vma || !slot.vma.growsdown) {
+    yield* mmap_read_unlock(k, mm);
+    return undefined;
+  }
+  // upgrade_mmap_lock_carefully()
+  yield* mmap_read_unlock(k, mm);
+  yield* mmap_write_lock(k, mm);
+  slot = yield* find_vma(k, mm, addr);
+  const vma = slot?.vma;
+  const ok = vma !== undefined && (slot!.start <= addr ||
+    (vma.growsdown && (yield* expand_downwards(k, mm, vma, addr, stack_6_6(k, mm)))));
+  if (!ok) {
+    yield* mmap_write_unlock_6_4(k, mm); // fail:
+    return undefined;
+  }
+  yield* mmap_write_downgrade_6_4(k, mm); // success:
+  return vma;
+}
+
+/**
+ * 6.6's fault when `lock_vma_under_rcu()` gives no VMA: `vma = lock_mm_and_find_vma(mm,
+ * address, regs); if (unlikely(!vma)) { bad_area_nosemaphore(...); return; }`, then
+ * `handle_mm_fault()` and `mmap_read_unlock()` (arch/x86/mm/fault.c).
+ */
+function* fault_6_6_mmap_lock(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  cause?: FaultCause,
+): Proc<FaultResult> {
+  const vma = yield* lock_mm_and_find_vma(k, mm, addr);
+  if (!vma) return "sigsegv";
+  const result = yield* handle_mm_fault(k, mm, vma, addr, SLEEPING_ALLOCATIONS, cause);
+  yield* mmap_read_unlock(k, mm);
+  return result;
+}
+
 /** Strategy 8. */
 export const perVmaLock66: Strategy = {
   name: "per-vma-lock-v6.6",
   title: "Per-VMA locks, Linux 6.6",
+  vmaTree: "maple",
   summary:
     "6.4's, with fork write-locking each parent VMA and lock_vma_under_rcu() testing anon_vma under the lock",
   source: "Linux 6.6: kernel/fork.c dup_mmap() (fb49c455323f), mm/memory.c lock_vma_under_rcu()",
@@ -120,8 +204,15 @@ export const perVmaLock66: Strategy = {
     "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
+    "gup-fast-vs-munmap": "safe",
+    "gup-slow-vs-munmap": "safe",
+    "stack-vs-stack-expansion": "safe",
+    "stack-expansion-vs-fault": "safe",
   },
-  fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address, LINUX_6_6_CHECKS)),
+  fault: faultWithVmaLock(
+    (k, mm, address) => lock_vma_under_rcu(k, mm, address, LINUX_6_6_CHECKS),
+    fault_6_6_mmap_lock,
+  ),
   fork: (k, mm) =>
     fork_under_mmap_lock(k, mm, mmap_write_unlock_6_4, {
       beforeCopy: (vma) => vma_start_write(k, mm, vma),

@@ -96,6 +96,11 @@ export const rcuGfpNowait: Strategy = {
     "store-at-target-vs-mremap": "violation:leak",
     "store-vs-mremap-pmd": "violation:stale-pte",
     "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
+    "gup-fast-vs-munmap": "safe",
+    "gup-slow-vs-munmap": "safe",
+    // The design says nothing of stacks: vma_lookup() finds no VMA below one.
+    "stack-vs-stack-expansion": "violation:sigsegv",
+    "stack-expansion-vs-fault": "violation:sigsegv",
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

@@ -445,6 +445,10 @@ export const spfDufourV11: Strategy = {
     "store-at-target-vs-mremap": "safe",
     "store-vs-mremap-pmd": "safe",
     "fault-vs-mremap-dontunmap": "safe",
+    "gup-fast-vs-munmap": "safe",
+    "gup-slow-vs-munmap": "safe",
+    "stack-vs-stack-expansion": "safe",
+    "stack-expansion-vs-fault": "safe",
   },
   fault: function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const result = yield* handle_speculative_fault(k, mm, address);

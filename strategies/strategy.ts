@@ -25,6 +25,12 @@ export interface Strategy {
   readonly summary: string;
   /** Where it comes from (mail, patch series, kernel version). */
   readonly source: string;
+  /**
+   * The VMA tree of the design's kernel: 5.18's rbtree (the default), or from 6.3 on
+   * the maple tree in RCU mode, whose nodes are replaced and freed by RCU
+   * (mm/maple_tree.ts).
+   */
+  readonly vmaTree?: "rbtree" | "maple";
   /** Scenario name → expected verdict. Every scenario must have one. */
   readonly expected: Readonly<Record<string, Expectation>>;
   /**

@@ -152,6 +152,11 @@ export const vmaRwsem: Strategy = {
     "store-at-target-vs-mremap": "violation:leak",
     "store-vs-mremap-pmd": "violation:stale-pte",
     "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
+    "gup-fast-vs-munmap": "safe",
+    "gup-slow-vs-munmap": "safe",
+    // The design says nothing of stacks: vma_lookup() finds no VMA below one.
+    "stack-vs-stack-expansion": "violation:sigsegv",
+    "stack-expansion-vs-fault": "violation:sigsegv",
   },
   fault,
   // The mail says what munmap() takes; fork() it does not mention: 5.18's, under

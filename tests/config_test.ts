@@ -216,14 +216,14 @@ const FOUND: Record<string, Record<string, Record<TableFree, [string, number]>>>
   },
   "per-vma-lock": {
     "fault-vs-munmap": {
-      "rcu": ["safe", 56],
-      "ipi": ["safe", 28],
-      "rcu-ipi-fallback": ["safe", 84],
+      "rcu": ["safe", 132],
+      "ipi": ["safe", 52],
+      "rcu-ipi-fallback": ["safe", 184],
     },
     "fault-vs-munmap-pte-present": {
-      "rcu": ["safe", 56],
-      "ipi": ["safe", 28],
-      "rcu-ipi-fallback": ["safe", 84],
+      "rcu": ["safe", 132],
+      "ipi": ["safe", 52],
+      "rcu-ipi-fallback": ["safe", 184],
     },
   },
 };

@@ -24,6 +24,7 @@ import {
   handle_mm_fault,
   hex,
   indexOf,
+  insertVma,
   Kernel,
   type KObject,
   local_irq_disable,
@@ -36,6 +37,7 @@ import {
   mmap_write_downgrade,
   mmap_write_lock,
   mmap_write_unlock,
+  mt_init,
   type Neighbours,
   pathTo,
   type Proc,
@@ -54,10 +56,12 @@ import {
   type Strategy,
   tlb_finish_mmu,
   tlb_gather_mmu,
+  tree_store,
   unmap_page_range,
   unmap_region,
   up_write,
   verdictOf,
+  vm_area_alloc,
   vm_area_free,
   vm_area_free_rcu,
   vma_end_write_all,
@@ -102,10 +106,14 @@ function variant(name: string, change: Partial<Strategy>): Strategy {
   return { ...mmapLock, name, title: name, summary: name, expected: {}, ...change };
 }
 
-/** A program on a fresh mm with A and REST mapped and A's first page faulted in. */
+/**
+ * A program on a fresh mm with A and REST mapped and A's first page faulted in, its
+ * VMA tree 5.18's rbtree or a maple tree (mm/maple_tree.ts).
+ */
 function machine(
   cpus: readonly ((k: Kernel, mm: Mm) => Proc)[],
   finish: "check_mm" | "none" = "check_mm",
+  tree: "rbtree" | "maple" = "rbtree",
 ): ProgramFactory {
   return (rt) => {
     const k = new Kernel(rt, NO_FAILURES);
@@ -113,6 +121,7 @@ function machine(
     setupVma(k, mm, A[0], A[1]);
     setupVma(k, mm, REST[0], REST[1]);
     setupFault(k, mm, A[0]);
+    if (tree === "maple") mm.mt = mt_init(k, mm);
     return {
       threads: cpus.map((body, i) => ({ name: `CPU${i}`, body: () => body(k, mm) })),
       ...(finish === "check_mm" ? { finish: () => check_mm(k, mm) } : {}),
@@ -716,6 +725,37 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
         /CPU0 in pud_populate \(step 1\): pud_populate\(\) needs mm->page_table_lock held \(lockdep_assert_held\(\)\), but CPU0 does not hold it/,
     },
   ],
+
+  "sigsegv": [{
+    name: "the mail's fault, which looks the VMA up with vma_lookup() and never grows a stack",
+    buggy: program(vmaRwsem, scenarioNamed("stack-expansion-vs-fault")),
+    fixed: program(mmapLock, scenarioNamed("stack-expansion-vs-fault")),
+    message:
+      /CPU0's fault at 0x40008000 ended in SIGSEGV, where the kernel grows the stack above down to it/,
+  }],
+
+  "tree-write-race": [{
+    name: "two CPUs store into a maple tree with no lock between them",
+    ...(() => {
+      const stores = (locked: boolean) =>
+        machine(
+          [0, 1].map((cpu) =>
+            function* (k: Kernel, mm: Mm): Proc {
+              if (locked) yield* mmap_write_lock(k, mm);
+              const at = GiB + (20 + cpu) * PAGE;
+              yield* tree_store(k, mm, "vma_mas_store", hex(at), [], () => {}, () => {
+                insertVma(mm, vm_area_alloc(k, at, at + PAGE));
+              });
+              if (locked) yield* mmap_write_unlock(k, mm);
+            }
+          ),
+          "check_mm",
+          "maple",
+        );
+      return { buggy: stores(false), fixed: stores(true) };
+    })(),
+    message: /vma_mas_store\(\) found the tree's root replaced since it began/,
+  }],
 };
 
 /** The kinds `new Violation(` can throw in the core's source, read from the files. */

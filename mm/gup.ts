@@ -1,0 +1,227 @@
+/**
+ * `get_user_pages_fast()` of one page for writing (`FOLL_WRITE | FOLL_GET`): GUP-fast's
+ * walk of the page tables with no lock at all, and the slow path it falls back to.
+ *
+ * GUP-fast (`lockless_pages_from_mm()`, mm/gup.c) disables interrupts and walks pgd →
+ * p4d → pud → pmd with one `READ_ONCE()` per level, then `gup_pte_range()` loads the
+ * PTE (`ptep_get_lockless()`), takes a reference on its page if the PTE allows the
+ * access (`try_grab_folio()`, which fails on a page whose count has dropped to 0), and
+ * checks that neither the PMD entry nor the PTE changed meanwhile (`if
+ * (unlikely(pmd_val(pmd) != pmd_val(*pmdp)) || unlikely(pte_val(pte) !=
+ * pte_val(*ptep)))`, dropping the reference if one did). What keeps the tables alive is
+ * the IRQs-off section: "With interrupts disabled, we block page table pages from
+ * being freed from under us. See struct mmu_table_batch comments in
+ * include/asm-generic/tlb.h for more details. We do not adopt an rcu_read_lock() here
+ * as we also want to block IPIs that come from THPs splitting." It holds off the
+ * TLB-flush IPI (`tableFree: "ipi"`), `tlb_remove_table_sync_one()` (`"rcu-ipi-fallback"`)
+ * and, since RCU flavour consolidation in 5.0, an RCU grace period (`"rcu"`): every
+ * table-freeing configuration of `KernelConfig`. `walk: "rcu"` is the variant the
+ * comment declines, for the notes (docs/gup-fast.md).
+ *
+ * Whatever GUP-fast does not get, `__gup_longterm_unlocked()` gets under
+ * `mmap_read_lock()`: `__get_user_pages()` looks the VMA up, `follow_page_mask()` walks
+ * to the PTE and takes the reference under the PTE lock, and if there is no writable
+ * PTE, `faultin_page()` runs `handle_mm_fault()` and it follows the page again.
+ *
+ * Follows: mm/gup.c (`internal_get_user_pages_fast()`, `lockless_pages_from_mm()`,
+ * `gup_pgd_range()` … `gup_pte_range()`, `try_grab_folio()`, `__get_user_pages()`,
+ * `follow_page_pte()`, `faultin_page()`), Linux 6.4.0; the same in 5.18 and 6.6 in what
+ * is modelled. Left out: `FOLL_PIN` and its `write_protect_seq` retry against fork()
+ * (`get_user_pages_fast()` takes plain references), huge pages, `FOLL_LONGTERM`,
+ * `gup_must_unshare()` (every GUP here is a write), 6.4's `find_extend_vma()`, which
+ * can grow a stack from GUP (the slow path here looks the VMA up with `vma_lookup()`,
+ * as 6.5 on does), `pte_offset_map()`'s 6.5 re-check (no table is freed under
+ * `mmap_read_lock()` by anything the model has).
+ *
+ * @module
+ */
+
+import type { Proc } from "../explore/mod.ts";
+import { type Kernel, step } from "./kernel.ts";
+import type { Mm } from "./mm_types.ts";
+import type { KObject } from "./slab.ts";
+import {
+  entryAccess,
+  entryName,
+  hex,
+  isTable,
+  LEVELS,
+  pte_write,
+  read_once,
+  readEntry,
+  type Table,
+} from "./pgtable.ts";
+import { get_page } from "./page.ts";
+import { handle_mm_fault, put_page } from "./memory.ts";
+import { GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from "./page_alloc.ts";
+import { local_irq_disable, local_irq_enable } from "./irq.ts";
+import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
+import { mmap_read_lock, mmap_read_unlock } from "./mmap_lock.ts";
+import { vma_lookup } from "./vma.ts";
+import { spin_lock, spin_unlock } from "./spinlock.ts";
+import { pte_lockptr } from "./ptlock.ts";
+
+/** What keeps GUP-fast's tables alive: IRQs off, as mm/gup.c has it, or RCU (a variant). */
+export type LocklessWalk = "irqs-off" | "rcu";
+
+/**
+ * `get_user_pages_fast(addr, 1, FOLL_WRITE, &page)`: a reference on the page mapped
+ * writable at `addr`, from GUP-fast or else the slow path; undefined (`-EFAULT`) if no
+ * VMA covers `addr`.
+ */
+export function* get_user_pages_fast(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  walk: LocklessWalk = "irqs-off",
+): Proc<KObject | undefined> {
+  const page = yield* lockless_pages_from_mm(k, mm, addr, walk);
+  return page ?? (yield* get_user_pages_slow(k, mm, addr));
+}
+
+/** `lockless_pages_from_mm()` for one page: the page it took a reference on, if any. */
+function* lockless_pages_from_mm(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  walk: LocklessWalk,
+): Proc<KObject | undefined> {
+  if (walk === "irqs-off") yield* local_irq_disable(k); // local_irq_save(flags)
+  else yield* rcu_read_lock(k);
+  const page = yield* gup_pgd_range(k, mm, addr);
+  if (walk === "irqs-off") yield* local_irq_enable(k); // local_irq_restore(flags)
+  else yield* rcu_read_unlock(k);
+  return page;
+}
+
+/** `gup_pgd_range()` down to `gup_pte_range()`: a READ_ONCE() per level, then the PTE. */
+function* gup_pgd_range(k: Kernel, mm: Mm, addr: number): Proc<KObject | undefined> {
+  let table = mm.pgd;
+  let pmd: Table | undefined;
+  for (const level of LEVELS.slice(0, 4)) {
+    const entry = yield* read_once(k, `gup_${level}_range`, table, addr);
+    if (!isTable(entry)) return undefined; // pXd_none(): the slow path
+    if (level === "pmd") pmd = table;
+    table = entry;
+  }
+  const pte = table;
+  // pte_t pte = ptep_get_lockless(ptep); the access test, then try_grab_folio().
+  const page = yield* step(k, "gup_pte_range", entryName(pte, addr), [
+    entryAccess(pte, addr, "read"),
+  ], () => {
+    const entry = readEntry(k, pte, addr);
+    if (!entry || isTable(entry) || !pte_write(pte, addr)) {
+      k.rt.note(entry && !isTable(entry) ? `${entry.name} read-only` : "none");
+      return undefined;
+    }
+    k.rt.note(entry.name);
+    return entry;
+  });
+  if (!page) return undefined;
+  if (!(yield* try_grab_folio(k, page))) return undefined;
+  const same = yield* step(
+    k,
+    "gup_pte_range",
+    `pmd_val(pmd) == pmd_val(*pmdp) && pte_val(pte) == pte_val(*ptep)?`,
+    [entryAccess(pmd!, addr, "read"), entryAccess(pte, addr, "read")],
+    () => {
+      const unchanged = readEntry(k, pmd!, addr) === pte && readEntry(k, pte, addr) === page &&
+        pte_write(pte, addr);
+      k.rt.note(unchanged ? "unchanged" : "changed: gup_put_folio");
+      return unchanged;
+    },
+  );
+  if (same) return page;
+  yield* put_page(k, page); // gup_put_folio()
+  return undefined;
+}
+
+/**
+ * `try_grab_folio(page, 1, FOLL_GET)` → `folio_try_get_rcu()`: one more reference,
+ * unless the count has dropped to 0. The `struct page` itself is never freed (it is
+ * the memmap), so a page the model has freed is one whose count is 0: the grab fails,
+ * and nothing is read from the freed page.
+ */
+function* try_grab_folio(k: Kernel, page: KObject): Proc<boolean> {
+  return yield* step(k, "try_grab_folio", page.name, [
+    { obj: page.name, part: "_refcount", kind: "write" },
+  ], () => {
+    if (page.state === "freed") {
+      k.touch(page.name, "_refcount", "read");
+      k.rt.note("page_count 0: fails");
+      return false;
+    }
+    get_page(k, page);
+    return true;
+  });
+}
+
+/**
+ * The slow path, `__gup_longterm_unlocked()` → `__get_user_pages()` under
+ * `mmap_read_lock()`: the VMA, `follow_page_mask()`, and `faultin_page()` until the
+ * PTE is there and writable.
+ */
+function* get_user_pages_slow(k: Kernel, mm: Mm, addr: number): Proc<KObject | undefined> {
+  yield* mmap_read_lock(k, mm);
+  const vma = yield* vma_lookup(k, mm, addr, "gup_vma_lookup");
+  let page: KObject | undefined;
+  while (vma) {
+    const found = yield* follow_page_pte(k, mm, addr);
+    if (typeof found !== "string") {
+      page = found;
+      break;
+    }
+    // faultin_page(): FAULT_FLAG_WRITE, a first touch or a write to a read-only PTE; a
+    // fault that fails (OOM) ends the GUP.
+    const result = yield* handle_mm_fault(k, mm, vma, addr, {
+      tableGfp: GFP_PGTABLE_USER,
+      pageGfp: GFP_HIGHUSER_MOVABLE,
+    }, found === "read-only" ? "write-protect" : "not-present");
+    if (result !== "done") break;
+  }
+  yield* mmap_read_unlock(k, mm);
+  return page;
+}
+
+/**
+ * `follow_page_mask()` → `follow_page_pte()`: the walk under `mmap_lock` (plain loads),
+ * then `pte_offset_map_lock()`, and a reference on the page of a writable PTE.
+ */
+function* follow_page_pte(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+): Proc<KObject | "none" | "read-only"> {
+  let table = mm.pgd;
+  for (const level of LEVELS.slice(0, 4)) {
+    const entry = yield* read_once(k, `follow_${level}_mask`, table, addr);
+    if (!isTable(entry)) return "none"; // no_page_table()
+    table = entry;
+  }
+  const pte = table;
+  const ptl = pte_lockptr(k, mm, pte);
+  yield* spin_lock(k, ptl);
+  const page = yield* step(k, "follow_page_pte", `${entryName(pte, addr)} (${hex(addr)})`, [
+    entryAccess(pte, addr, "read"),
+  ], () => {
+    const entry = readEntry(k, pte, addr);
+    if (!entry || isTable(entry)) {
+      k.rt.note("none: faultin_page");
+      return "none" as const;
+    }
+    if (!pte_write(pte, addr)) {
+      k.rt.note(`${entry.name} read-only: faultin_page`);
+      return "read-only" as const;
+    }
+    k.rt.note(entry.name);
+    return entry;
+  });
+  // try_grab_page(): the PTE lock is held, so the page is mapped and its count above 0.
+  if (typeof page !== "string") {
+    yield* step(k, "try_grab_page", page.name, [
+      { obj: page.name, part: "_refcount", kind: "write" },
+    ], () => get_page(k, page));
+  }
+  yield* spin_unlock(k, ptl);
+  return page;
+}
