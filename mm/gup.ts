@@ -45,29 +45,26 @@ import {
   entryName,
   hex,
   isTable,
-  LEVELS,
+  lockless_walk_begin,
+  lockless_walk_end,
+  type LocklessWalk,
   pte_write,
-  read_once,
   readEntry,
   type Table,
+  walk_to_pte,
 } from "./pgtable.ts";
 import { get_page } from "./page.ts";
-import { handle_mm_fault, put_page } from "./memory.ts";
-import { GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from "./page_alloc.ts";
-import { local_irq_disable, local_irq_enable } from "./irq.ts";
-import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
+import { handle_mm_fault, put_page, SLEEPING_ALLOCATIONS } from "./memory.ts";
 import { mmap_read_lock, mmap_read_unlock } from "./mmap_lock.ts";
 import { vma_lookup } from "./vma.ts";
 import { spin_lock, spin_unlock } from "./spinlock.ts";
 import { pte_lockptr } from "./ptlock.ts";
 
-/** What keeps GUP-fast's tables alive: IRQs off, as mm/gup.c has it, or RCU (a variant). */
-export type LocklessWalk = "irqs-off" | "rcu";
-
 /**
  * `get_user_pages_fast(addr, 1, FOLL_WRITE, &page)`: a reference on the page mapped
  * writable at `addr`, from GUP-fast or else the slow path; undefined (`-EFAULT`) if no
- * VMA covers `addr`.
+ * VMA covers `addr`. GUP-fast's tables are kept by IRQs off (`walk`; `"rcu"` is the
+ * variant mm/gup.c declines).
  */
 export function* get_user_pages_fast(
   k: Kernel,
@@ -79,6 +76,16 @@ export function* get_user_pages_fast(
   return page ?? (yield* get_user_pages_slow(k, mm, addr));
 }
 
+/**
+ * `pte_access_permitted(pte, FOLL_WRITE)` for entry `addr` of `pte`: its page if the PTE
+ * maps one writable, else why not. A load of the entry, inside the caller's step.
+ */
+function pteForWrite(k: Kernel, pte: Table, addr: number): KObject | "none" | "read-only" {
+  const entry = readEntry(k, pte, addr);
+  if (!entry || isTable(entry)) return "none";
+  return pte_write(pte, addr) ? entry : "read-only";
+}
+
 /** `lockless_pages_from_mm()` for one page: the page it took a reference on, if any. */
 function* lockless_pages_from_mm(
   k: Kernel,
@@ -86,36 +93,24 @@ function* lockless_pages_from_mm(
   addr: number,
   walk: LocklessWalk,
 ): Proc<KObject | undefined> {
-  if (walk === "irqs-off") yield* local_irq_disable(k); // local_irq_save(flags)
-  else yield* rcu_read_lock(k);
+  yield* lockless_walk_begin(k, walk); // local_irq_save(flags)
   const page = yield* gup_pgd_range(k, mm, addr);
-  if (walk === "irqs-off") yield* local_irq_enable(k); // local_irq_restore(flags)
-  else yield* rcu_read_unlock(k);
+  yield* lockless_walk_end(k, walk); // local_irq_restore(flags)
   return page;
 }
 
 /** `gup_pgd_range()` down to `gup_pte_range()`: a READ_ONCE() per level, then the PTE. */
 function* gup_pgd_range(k: Kernel, mm: Mm, addr: number): Proc<KObject | undefined> {
-  let table = mm.pgd;
-  let pmd: Table | undefined;
-  for (const level of LEVELS.slice(0, 4)) {
-    const entry = yield* read_once(k, `gup_${level}_range`, table, addr);
-    if (!isTable(entry)) return undefined; // pXd_none(): the slow path
-    if (level === "pmd") pmd = table;
-    table = entry;
-  }
-  const pte = table;
+  const walked = yield* walk_to_pte(k, mm.pgd, addr, (level) => `gup_${level}_range`);
+  if (!walked) return undefined; // pXd_none(): the slow path
+  const { pmd, pte } = walked;
   // pte_t pte = ptep_get_lockless(ptep); the access test, then try_grab_folio().
   const page = yield* step(k, "gup_pte_range", entryName(pte, addr), [
     entryAccess(pte, addr, "read"),
   ], () => {
-    const entry = readEntry(k, pte, addr);
-    if (!entry || isTable(entry) || !pte_write(pte, addr)) {
-      k.rt.note(entry && !isTable(entry) ? `${entry.name} read-only` : "none");
-      return undefined;
-    }
-    k.rt.note(entry.name);
-    return entry;
+    const found = pteForWrite(k, pte, addr);
+    k.rt.note(typeof found === "string" ? found : found.name);
+    return typeof found === "string" ? undefined : found;
   });
   if (!page) return undefined;
   if (!(yield* try_grab_folio(k, page))) return undefined;
@@ -123,10 +118,9 @@ function* gup_pgd_range(k: Kernel, mm: Mm, addr: number): Proc<KObject | undefin
     k,
     "gup_pte_range",
     `pmd_val(pmd) == pmd_val(*pmdp) && pte_val(pte) == pte_val(*ptep)?`,
-    [entryAccess(pmd!, addr, "read"), entryAccess(pte, addr, "read")],
+    [entryAccess(pmd, addr, "read"), entryAccess(pte, addr, "read")],
     () => {
-      const unchanged = readEntry(k, pmd!, addr) === pte && readEntry(k, pte, addr) === page &&
-        pte_write(pte, addr);
+      const unchanged = readEntry(k, pmd, addr) === pte && pteForWrite(k, pte, addr) === page;
       k.rt.note(unchanged ? "unchanged" : "changed: gup_put_folio");
       return unchanged;
     },
@@ -173,10 +167,14 @@ function* get_user_pages_slow(k: Kernel, mm: Mm, addr: number): Proc<KObject | u
     }
     // faultin_page(): FAULT_FLAG_WRITE, a first touch or a write to a read-only PTE; a
     // fault that fails (OOM) ends the GUP.
-    const result = yield* handle_mm_fault(k, mm, vma, addr, {
-      tableGfp: GFP_PGTABLE_USER,
-      pageGfp: GFP_HIGHUSER_MOVABLE,
-    }, found === "read-only" ? "write-protect" : "not-present");
+    const result = yield* handle_mm_fault(
+      k,
+      mm,
+      vma,
+      addr,
+      SLEEPING_ALLOCATIONS,
+      found === "read-only" ? "write-protect" : "not-present",
+    );
     if (result !== "done") break;
   }
   yield* mmap_read_unlock(k, mm);
@@ -192,29 +190,17 @@ function* follow_page_pte(
   mm: Mm,
   addr: number,
 ): Proc<KObject | "none" | "read-only"> {
-  let table = mm.pgd;
-  for (const level of LEVELS.slice(0, 4)) {
-    const entry = yield* read_once(k, `follow_${level}_mask`, table, addr);
-    if (!isTable(entry)) return "none"; // no_page_table()
-    table = entry;
-  }
-  const pte = table;
+  const walked = yield* walk_to_pte(k, mm.pgd, addr, (level) => `follow_${level}_mask`);
+  if (!walked) return "none"; // no_page_table()
+  const { pte } = walked;
   const ptl = pte_lockptr(k, mm, pte);
   yield* spin_lock(k, ptl);
   const page = yield* step(k, "follow_page_pte", `${entryName(pte, addr)} (${hex(addr)})`, [
     entryAccess(pte, addr, "read"),
   ], () => {
-    const entry = readEntry(k, pte, addr);
-    if (!entry || isTable(entry)) {
-      k.rt.note("none: faultin_page");
-      return "none" as const;
-    }
-    if (!pte_write(pte, addr)) {
-      k.rt.note(`${entry.name} read-only: faultin_page`);
-      return "read-only" as const;
-    }
-    k.rt.note(entry.name);
-    return entry;
+    const found = pteForWrite(k, pte, addr);
+    k.rt.note(typeof found === "string" ? `${found}: faultin_page` : found.name);
+    return found;
   });
   // try_grab_page(): the PTE lock is held, so the page is mapped and its count above 0.
   if (typeof page !== "string") {

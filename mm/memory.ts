@@ -38,7 +38,7 @@
 
 import type { Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
-import { alloc, type Gfp } from "./page_alloc.ts";
+import { alloc, type Gfp, GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from "./page_alloc.ts";
 import {
   alignDown,
   childLevel,
@@ -104,6 +104,12 @@ export interface FaultOptions {
    */
   readonly validate?: (stage: FaultStage) => Proc<boolean>;
 }
+
+/** Today's flags: page tables and the page may sleep for memory. */
+export const SLEEPING_ALLOCATIONS: FaultOptions = {
+  tableGfp: GFP_PGTABLE_USER,
+  pageGfp: GFP_HIGHUSER_MOVABLE,
+};
 
 /**
  * Points where a strategy may re-validate: before the fault first reads the VMA and

@@ -25,6 +25,8 @@
 
 import type { Access, Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
+import { local_irq_disable, local_irq_enable } from "./irq.ts";
+import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
 import type { KObject } from "./slab.ts";
 import type { SpinLock } from "./spinlock.ts";
 import { ptlock_init } from "./ptlock.ts";
@@ -250,4 +252,46 @@ export function* read_once(
     k.rt.note(isTable(entry) ? entry.obj.name : entry ? entry.name : "none");
     return entry;
   });
+}
+
+/**
+ * What keeps a lockless walker's tables from being freed under it: an RCU read-side
+ * section (`"rcu"`: enough when tables are freed after a grace period,
+ * MMU_GATHER_RCU_TABLE_FREE) or IRQs off (`"irqs-off"`: it also holds off the TLB-flush
+ * IPI and, since 5.0, a grace period).
+ */
+export type LocklessWalk = "rcu" | "irqs-off";
+
+/** Enters the section `walk` names: `rcu_read_lock()` or `local_irq_disable()`. */
+export function* lockless_walk_begin(k: Kernel, walk: LocklessWalk): Proc {
+  if (walk === "irqs-off") yield* local_irq_disable(k);
+  else yield* rcu_read_lock(k);
+}
+
+/** Leaves it: `rcu_read_unlock()` or `local_irq_enable()`. */
+export function* lockless_walk_end(k: Kernel, walk: LocklessWalk): Proc {
+  if (walk === "irqs-off") yield* local_irq_enable(k);
+  else yield* rcu_read_unlock(k);
+}
+
+/**
+ * The walk from `pgd` down to the PTE table for `addr`, one `read_once()` per level as
+ * kernel function `label(level)` (`pmd_offset`, `gup_pmd_range`, ...): the PMD table and
+ * the PTE table, or undefined at the first level with no table.
+ */
+export function* walk_to_pte(
+  k: Kernel,
+  pgd: Table,
+  addr: number,
+  label: (level: Level) => string,
+): Proc<{ readonly pmd: Table; readonly pte: Table } | undefined> {
+  let table = pgd;
+  let pmd = pgd;
+  while (table.level !== "pte") {
+    const entry = yield* read_once(k, label(table.level), table, addr);
+    if (!isTable(entry)) return undefined;
+    pmd = table;
+    table = entry;
+  }
+  return { pmd, pte: table };
 }

@@ -62,10 +62,17 @@ import type { Kernel } from "./kernel.ts";
 import type { FaultResult } from "./memory.ts";
 import { put_page, pXd_alloc, set_anon_pte } from "./memory.ts";
 import { alloc, GFP_HIGHUSER_MOVABLE, GFP_PGTABLE_USER } from "./page_alloc.ts";
-import { hex, isTable, read_once, type Table } from "./pgtable.ts";
+import {
+  hex,
+  isTable,
+  lockless_walk_begin,
+  lockless_walk_end,
+  type LocklessWalk,
+  read_once,
+  type Table,
+  walk_to_pte,
+} from "./pgtable.ts";
 import type { Mm, Vma } from "./mm_types.ts";
-import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
-import { local_irq_disable, local_irq_enable } from "./irq.ts";
 import { spin_lock, spin_trylock, spin_unlock } from "./spinlock.ts";
 import { pte_lockptr } from "./ptlock.ts";
 import { mmap_seq_read_check } from "./mmap_lock.ts";
@@ -97,25 +104,16 @@ export interface VmFault {
 }
 
 /**
- * How `speculative_page_walk_begin()`/`_end()` keep page tables from being freed (patch
- * 14/35): `"rcu"`, `rcu_read_lock()` (CONFIG_MMU_GATHER_RCU_TABLE_FREE), or
- * `"irqs-off"`, `local_irq_disable()` (without it).
- */
-export type SpeculativeWalk = "rcu" | "irqs-off";
-
-/**
- * `speculative_page_walk_begin()`: `rcu_read_lock()` with
+ * `speculative_page_walk_begin()` (patch 14/35): `rcu_read_lock()` with
  * CONFIG_MMU_GATHER_RCU_TABLE_FREE, `local_irq_disable()` without (`walk`).
  */
-export function* speculative_page_walk_begin(k: Kernel, walk: SpeculativeWalk = "rcu"): Proc {
-  if (walk === "irqs-off") yield* local_irq_disable(k);
-  else yield* rcu_read_lock(k);
+export function* speculative_page_walk_begin(k: Kernel, walk: LocklessWalk = "rcu"): Proc {
+  yield* lockless_walk_begin(k, walk);
 }
 
 /** `speculative_page_walk_end()`: `rcu_read_unlock()` or `local_irq_enable()`. */
-export function* speculative_page_walk_end(k: Kernel, walk: SpeculativeWalk = "rcu"): Proc {
-  if (walk === "irqs-off") yield* local_irq_enable(k);
-  else yield* rcu_read_unlock(k);
+export function* speculative_page_walk_end(k: Kernel, walk: LocklessWalk = "rcu"): Proc {
+  yield* lockless_walk_end(k, walk);
 }
 
 /** What a variant of the series may change on the speculative path. */
@@ -131,7 +129,7 @@ export interface SpeculativeOptions {
    * Which `speculative_page_walk_begin()` the walk and `pte_map_lock()` use; `"rcu"`
    * (the CONFIG_MMU_GATHER_RCU_TABLE_FREE one) if absent.
    */
-  readonly walk?: SpeculativeWalk;
+  readonly walk?: LocklessWalk;
   /**
    * How `pte_map_lock()` takes the PTE lock: `"trylock"`, `spin_trylock()` as the series
    * does (the default), or `"spin"`, `spin_lock()`, which the series' comment rules
@@ -164,23 +162,17 @@ export function* do_handle_mm_fault_speculative(
   yield* speculative_page_walk_begin(k, walk);
   // pgd_offset() / p4d_offset() / pud_offset() / pmd_offset(), each READ_ONCE()'d and
   // given up on when none: `goto spf_fail`.
-  let table = mm.pgd;
-  let pmd: Table | undefined;
-  while (table.level !== "pte") {
-    const entry = yield* read_once(k, `${table.level}_offset`, table, address);
-    if (!isTable(entry)) {
-      yield* speculative_page_walk_end(k, walk);
-      return "retry";
-    }
-    if (entry.level === "pte") pmd = table;
-    table = entry;
+  const walked = yield* walk_to_pte(k, mm.pgd, address, (level) => `${level}_offset`);
+  if (!walked) {
+    yield* speculative_page_walk_end(k, walk);
+    return "retry";
   }
   // vmf.pte = pte_offset_map(vmf.pmd, address); vmf.orig_pte = READ_ONCE(*vmf.pte);
-  const orig_pte = yield* read_once(k, "pte_offset_map", table, address);
+  const orig_pte = yield* read_once(k, "pte_offset_map", walked.pte, address);
   yield* speculative_page_walk_end(k, walk);
   // handle_pte_fault(): a present PTE is not handled speculatively (patch 19/35).
   if (orig_pte) return "retry";
-  const vmf = { mm, vma, address, seq, pmd: pmd!, orig_pmd: table };
+  const vmf = { mm, vma, address, seq, pmd: walked.pmd, orig_pmd: walked.pte };
   return yield* do_anonymous_page(k, vmf, options);
 }
 
@@ -259,7 +251,7 @@ export function* map_anon_page(
 export function* pte_map_lock(
   k: Kernel,
   vmf: VmFault,
-  walk: SpeculativeWalk = "rcu",
+  walk: LocklessWalk = "rcu",
   lock: "trylock" | "spin" = "trylock",
 ): Proc<Table | undefined> {
   yield* speculative_page_walk_begin(k, walk);

@@ -118,9 +118,9 @@ export function validateScenario(scenario: Scenario): void {
 
   const grows: unknown = scenario.grows ?? [];
   if (!Array.isArray(grows)) fail("grows", "not a list of fault addresses");
+  const ops = Array.isArray(scenario.cpus) ? scenario.cpus.flat() : [];
   for (const [i, addr] of (grows as unknown[]).entries()) {
-    const faults = Array.isArray(scenario.cpus) ? scenario.cpus.flat() : [];
-    if (!faults.some((op) => op?.op === "fault" && op.addr === addr)) {
+    if (!ops.some((op) => op?.op === "fault" && op.addr === addr)) {
       fail(`grows[${i}]`, `${shown(addr)} is the address of no fault operation`);
     }
     const stackAbove = vmas.some(([s]) =>

@@ -33,11 +33,8 @@ import {
   type DupMmapHooks,
   expand_downwards,
   type FaultCause,
-  type FaultOptions,
   type FaultResult,
   find_vma,
-  GFP_HIGHUSER_MOVABLE,
-  GFP_PGTABLE_USER,
   handle_mm_fault,
   type Kernel,
   madvise_dontneed,
@@ -49,6 +46,7 @@ import {
   mmap_write_unlock,
   move_vma,
   type MremapHooks,
+  SLEEPING_ALLOCATIONS,
   SPLIT_5_18,
   split_for_munmap,
   STACK_UNDER_READ_LOCK,
@@ -65,11 +63,8 @@ import {
 } from "../mm/mod.ts";
 import type { Strategy } from "./strategy.ts";
 
-/** Today's flags: page tables and the page may sleep for memory. */
-export const SLEEPING_ALLOCATIONS: FaultOptions = {
-  tableGfp: GFP_PGTABLE_USER,
-  pageGfp: GFP_HIGHUSER_MOVABLE,
-};
+// The fault's GFP flags are mm's (mm/memory.ts); the strategies take them from here too.
+export { SLEEPING_ALLOCATIONS };
 
 /**
  * `do_user_addr_fault()`'s VMA, `mmap_lock` held: `vma = find_vma(mm, address); if
