@@ -112,8 +112,9 @@ export interface ExploreResult {
   /**
    * For `exhaustive`: wakeup sequences whose next step was blocked when reached, so the
    * race they reverse was not (`DporStats.unrunnable`). 0 on every program the tests
-   * run: more would say the declared accesses let the reduction reorder what the lock
-   * discipline does not.
+   * run but where a lock's FIFO wait list fixes the order of two acquisitions
+   * (tests/full/granularity.ts): elsewhere, more would say the declared accesses let
+   * the reduction reorder what the lock discipline does not.
    */
   readonly unrunnable?: number;
 }

@@ -39,11 +39,14 @@
  *   the order in which independent steps spawned them.
  * - **A wakeup sequence that cannot run** (its next thread is blocked when the state is
  *   reached) is counted in {@linkcode DporStats.unrunnable} and the state is explored as
- *   a leaf. The tests check that this never happens on their random programs nor on any
- *   pair of the matrix (tests/full/granularity.ts). (It can on larger scenarios: a
- *   reader's `down_read()` put before another reader's `up_read()` at a point where a
- *   writer already waits, which writer fairness blocks; the schedule where the reader
- *   comes first is the reversal of its race with the writer's registration.)
+ *   a leaf. The tests check that this never happens on their random programs, and on
+ *   the matrix only where a lock serves its waiters in FIFO order
+ *   (tests/full/granularity.ts): two acquisitions race, but the later waiter's cannot
+ *   come before the earlier one's, whose turn the order of their registrations fixed;
+ *   that race is reversed instead. (A reader's `down_read()` put before another
+ *   reader's `up_read()` at a point where a writer already waits is another: writer
+ *   fairness blocks it, and the schedule where the reader comes first is the reversal
+ *   of its race with the writer's registration.)
  *
  * Races are looked for only among the steps an execution added after the point where it
  * left the previous execution's path: the steps before that point, and their races, are

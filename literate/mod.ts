@@ -49,6 +49,7 @@ export {
   docSteps,
   formatFailure,
   markdownFiles,
+  notesShard,
   runDocSteps,
   stepName,
   testDocs,

@@ -120,6 +120,39 @@ export function markdownFiles(dir: string, root: URL = ROOT): string[] {
 }
 
 /**
+ * The `index`-th of `count` groups of notes of about equal total length, longest note
+ * first into the group with the least so far: a note's length stands in for its running
+ * time, so that test files each running one group (`deno test --parallel`) end at about
+ * the same time. Every note is in exactly one group.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { markdownFiles, notesShard } from "./steps.ts";
+ * const all = markdownFiles("docs");
+ * const halves = [notesShard(all, 0, 2), notesShard(all, 1, 2)];
+ * assert.deepEqual([...halves[0], ...halves[1]].sort(), all);
+ * ```
+ */
+export function notesShard(
+  paths: readonly string[],
+  index: number,
+  count: number,
+  root: URL = ROOT,
+): string[] {
+  const sized = paths.map((p) => ({ p, size: Deno.statSync(new URL(p, root)).size }))
+    .sort((a, b) => b.size - a.size || (a.p < b.p ? -1 : 1));
+  const load = new Array<number>(count).fill(0);
+  const mine: string[] = [];
+  for (const { p, size } of sized) {
+    const lightest = load.indexOf(Math.min(...load));
+    load[lightest] += size;
+    if (lightest === index) mine.push(p);
+  }
+  return mine.sort();
+}
+
+/**
  * Registers one Deno.test per note (paths relative to the root), one step per block. All
  * notes are type-checked together, by the first test to run.
  */

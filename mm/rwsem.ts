@@ -12,7 +12,12 @@
  * Follows: kernel/locking/rwsem.c (`down_read_trylock()` checks
  * RWSEM_READ_FAILED_MASK, which includes RWSEM_FLAG_WAITERS; `rwsem_down_write_slowpath()`),
  * Linux 5.18. Left out: optimistic spinning, lock handoff, reader batching (all waiters
- * are served in FIFO order, a writer only when first in line).
+ * are served in FIFO order, a writer only when first in line). So is lock stealing: in
+ * 5.18 a writer that queues behind another while the lock is free takes it at once
+ * (`rwsem_try_write_lock()` refuses a writer that is not first only once
+ * RWSEM_FLAG_HANDOFF is set), which the model does only by the two registering in the
+ * other order; it is why Optimal-DPOR finds a race between two queued writers'
+ * acquisitions that it cannot reverse (explore/optimal.ts).
  *
  * @module
  */

@@ -73,7 +73,7 @@ export class FailingNotes extends Error {
     super(
       `${paths.length === 1 ? "a note fails" : `${paths.length} notes fail`}: ${
         paths.join(", ")
-      }; the site is not built (run their tests: deno test -A tests/docs_test.ts; ` +
+      }; the site is not built (run their tests: deno task test:notes; ` +
         `or build anyway with --allow-failing-notes)`,
     );
     this.name = "FailingNotes";
@@ -361,10 +361,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildResult
               trace: e.trace,
               schedule: e.schedule,
               rerun: {
-                command:
-                  `deno test --allow-read --allow-write --allow-env --allow-run tests/docs_test.ts --filter ${
-                    shellQuote(outcome.page.path)
-                  }`,
+                command: `deno task test:notes --filter ${shellQuote(outcome.page.path)}`,
                 why:
                   `This trace comes from a program written in the note itself (${outcome.page.path}, line ${o.line}), not from a strategy × scenario pair, so it has no replay token; the note's test runs it again.`,
               },

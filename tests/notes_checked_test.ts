@@ -24,7 +24,7 @@ Deno.test(`${NOTE} with one step of its trace changed fails at that line`, async
   lines[changed] = original.replace(step[1], String(Number(step[1]) + 1).padStart(step[1].length));
 
   // Its module in a directory of its own: the default one holds the real note's, which
-  // tests/docs_test.ts may be running at the same time (deno test --parallel).
+  // tests/docs_*_test.ts may be running at the same time (deno test --parallel).
   const work = new URL(".faultline/", ROOT);
   await Deno.mkdir(work, { recursive: true });
   const outDir = await Deno.makeTempDir({ dir: work.pathname, prefix: "notes-checked-" });

@@ -53,7 +53,7 @@ Deno.test("deno task site exits 1 when a note fails, naming it, and writes nothi
     assert.ok(
       r.stderr.includes(
         `site: a note fails: ${path}; the site is not built (run their tests: ` +
-          "deno test -A tests/docs_test.ts; or build anyway with --allow-failing-notes)",
+          "deno task test:notes; or build anyway with --allow-failing-notes)",
       ),
       r.stderr,
     );

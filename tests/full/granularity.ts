@@ -6,7 +6,9 @@
  *   step (Lipton's reduction: `section` in explore/step.ts, `spin_locked()` in
  *   mm/spinlock.ts), every pair of the matrix is still explored exhaustively and finds
  *   exactly the violation kinds it finds step by step;
- * - on both, Optimal-DPOR abandons no execution and leaves no race unreversed;
+ * - on both, Optimal-DPOR abandons no execution and leaves no race unreversed, except
+ *   where a FIFO wait list makes a wakeup sequence unrunnable (`FIFO_WAITERS`), which an
+ *   independent stateful search cross-checks;
  * - the reduction's one condition, that no CPU looks at such a lock without taking it,
  *   is checked: a `spin_trylock()` of a lock taken in one-step sections is an internal
  *   error, whichever comes first.
@@ -30,27 +32,50 @@ import {
 
 const SECTIONS = { sections: true } as const;
 
+/**
+ * The pairs where a wakeup sequence cannot run (explore/optimal.ts): a writer queued
+ * behind another in `mmap_lock`'s wait list, whose acquisition races with the first
+ * writer's but cannot come before it, since the model serves waiting writers in FIFO
+ * order (mm/rwsem.ts). The order of the two acquisitions is the order of the two
+ * registrations, and that race is reversed; each such state ends its execution
+ * (`pruned`). An independent search with no partial-order reduction (`stateful`)
+ * must reach the same violation kinds there.
+ */
+const FIFO_WAITERS = new Set(["per-vma-lock-v6.6 × stack-vs-stack-expansion"]);
+
 Deno.test("one-step page_table_lock sections keep every verdict of the matrix; Optimal-DPOR drops no race on either", async (t) => {
+  const unrunnable = new Set<string>();
   for (const strategy of strategies) {
     for (const scenario of scenarios) {
-      await t.step(`${strategy.name} × ${scenario.name}`, () => {
+      const pair = `${strategy.name} × ${scenario.name}`;
+      await t.step(pair, () => {
         const fine = check(strategy, scenario);
         const coarse = check(strategy, scenario, { granularity: SECTIONS });
         for (const { result } of [fine, coarse]) {
           assert.ok(result.exhaustive);
-          // No execution abandoned by its sleep set, no race left unreversed because
-          // its wakeup sequence could not run (explore/optimal.ts).
-          assert.equal(result.pruned, 0);
-          assert.equal(result.unrunnable, 0);
+          if (!result.unrunnable && !result.pruned) continue;
+          // No execution abandoned by its sleep set; a race left unreversed because its
+          // wakeup sequence could not run only where a FIFO wait list explains it.
+          assert.ok(FIFO_WAITERS.has(pair), `${pair}: ${JSON.stringify(result)}`);
+          assert.equal(result.pruned, result.unrunnable);
+          unrunnable.add(pair);
         }
         assert.deepEqual(
           Object.keys(coarse.result.violations).sort(),
           Object.keys(fine.result.violations).sort(),
         );
         assert.ok(coarse.result.executions <= fine.result.executions);
+        if (!unrunnable.has(pair)) return;
+        const stateful = check(strategy, scenario, { mode: "stateful" });
+        assert.ok(stateful.result.exhaustive);
+        assert.deepEqual(
+          Object.keys(stateful.result.violations).sort(),
+          Object.keys(fine.result.violations).sort(),
+        );
       });
     }
   }
+  assert.deepEqual([...unrunnable].sort(), [...FIFO_WAITERS].sort());
 });
 
 /** CPU0 populates under page_table_lock in one-step sections; CPU1 trylocks the lock. */
