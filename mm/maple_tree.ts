@@ -24,7 +24,10 @@
  * root node's slots change only in steps that write `mm_mt`, so the one read of
  * `mm_mt` orders the walk against every change, and a walk that in the kernel reads a
  * node already replaced returns what the tree held when it read the root, which the
- * walk ordered before the writer also returns. A walker that holds only `mmap_lock`
+ * walk ordered before the writer also returns. The argument rests on `ma_free_rcu()`
+ * deferring the free past the walker's section, which a one-step walk cannot show
+ * (a mutant that frees the node at once survives the matrix: README, "Mutation
+ * testing"). A walker that holds only `mmap_lock`
  * for reading (`find_vma_prev()`, `mas_prev()` in `expand_downwards()`,
  * `find_mergeable_anon_vma()`: "Note that RCU lock is missing here since the external
  * mmap_lock() is used instead", mm/mmap.c) is protected only as long as no one writes
