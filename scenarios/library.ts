@@ -435,6 +435,22 @@ export const scenarios: readonly Scenario[] = [
       "then follows it under the PTE lock, while munmap(A) takes the VMA away",
   },
   {
+    name: "gup-slow-vs-dontneed",
+    question: "Can GUP's slow path take a reference on a page that madvise(MADV_DONTNEED) " +
+      "is zapping?",
+    vmas: [A, REST],
+    prefault: [A[0], GiB],
+    cpus: [
+      [{ op: "gup", addr: GiB + PAGE }],
+      [{ op: "madvise", start: GiB + PAGE, end: GiB + 2 * PAGE }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "gup-slow-vs-munmap with MADV_DONTNEED of the page instead: both hold " +
+      "mmap_read_lock(), so only the PTE lock orders follow_page_pte()'s look at the PTE " +
+      "and its try_grab_page() against zap_pte_range() clearing the PTE and the page's " +
+      "free after the TLB flush",
+  },
+  {
     name: "stack-vs-stack-expansion",
     question: "Can a fault that grows a stack down to the stack below it race with a " +
       "fault that grows the lower stack?",

@@ -281,6 +281,7 @@ export const mmapLock: Strategy = {
     "fault-vs-mremap-dontunmap": "safe",
     "gup-fast-vs-munmap": "safe",
     "gup-slow-vs-munmap": "safe",
+    "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
   },

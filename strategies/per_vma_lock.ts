@@ -472,6 +472,7 @@ export const perVmaLock: Strategy = {
     "fault-vs-mremap-dontunmap": "violation:use-after-free",
     "gup-fast-vs-munmap": "safe",
     "gup-slow-vs-munmap": "safe",
+    "gup-slow-vs-dontneed": "safe",
     // StackRot (CVE-2023-3269): 6.4.0 grows stacks under mmap_read_lock() on a tree
     // whose replaced nodes RCU frees (mm/stack.ts); fixed in 6.4.1 and 6.5.
     "stack-vs-stack-expansion": "violation:use-after-free",

@@ -154,6 +154,7 @@ export const vmaRwsem: Strategy = {
     "fault-vs-mremap-dontunmap": "violation:anon-rmap-unreachable",
     "gup-fast-vs-munmap": "safe",
     "gup-slow-vs-munmap": "safe",
+    "gup-slow-vs-dontneed": "safe",
     // The design says nothing of stacks: vma_lookup() finds no VMA below one.
     "stack-vs-stack-expansion": "violation:sigsegv",
     "stack-expansion-vs-fault": "violation:sigsegv",
