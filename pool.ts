@@ -154,6 +154,8 @@ function opText(op: Op | undefined): string {
   switch (op.op) {
     case "fault":
     case "gup":
+    case "gup-fast":
+    case "khugepaged":
       return `${op.op}(${hex(op.addr)})`;
     case "store":
       return `store(${hex(op.addr)}, ${op.value})`;

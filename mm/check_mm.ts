@@ -29,6 +29,7 @@
  * @module
  */
 
+import { allMappings } from "./address_space.ts";
 import { Violation } from "../explore/mod.ts";
 import type { Kernel } from "./kernel.ts";
 import { lookup, type Mm, mmsOf } from "./mm_types.ts";
@@ -66,6 +67,7 @@ export function check_mm(k: Kernel, mm: Mm): void {
   const reachable = new Set<KObject>([
     ...mms.flatMap((m) => [m.obj, ...(m.mt ? [m.mt.root.obj] : []), ...m.vmas.map((v) => v.obj)]),
     ...allTlbs(k).map((tlb) => tlb.obj),
+    ...allMappings(k).map((mapping) => mapping.obj),
   ]);
   const mappings: Mapping[] = [];
   for (const space of mms) mappings.push(...walkMm(k, space, reachable));

@@ -30,8 +30,14 @@
  * (`get_user_pages_fast()` takes plain references), huge pages, `FOLL_LONGTERM`,
  * `gup_must_unshare()` (every GUP here is a write), 6.4's `find_extend_vma()`, which
  * can grow a stack from GUP (the slow path here looks the VMA up with `vma_lookup()`,
- * as 6.5 on does), `pte_offset_map()`'s 6.5 re-check (no table is freed under
- * `mmap_read_lock()` by anything the model has).
+ * as 6.5 on does), `pte_offset_map()` in 6.6's `gup_pte_range()` and
+ * `follow_page_pte()`: in GUP-fast its `rcu_read_lock()` nests in the IRQs-off
+ * section, which is already an RCU reader; the slow path is never run on a file VMA,
+ * the only kind 6.6's khugepaged takes a table from under `mmap_read_lock()`
+ * (mm/khugepaged.ts; the model has no file faults).
+ *
+ * `get_user_pages_fast_only()` (`FOLL_FAST_ONLY`) is GUP-fast alone, with no slow path:
+ * what KVM's `hva_to_pfn_fast()` uses, and the walker the khugepaged scenarios race.
  *
  * @module
  */
@@ -74,6 +80,18 @@ export function* get_user_pages_fast(
 ): Proc<KObject | undefined> {
   const page = yield* lockless_pages_from_mm(k, mm, addr, walk);
   return page ?? (yield* get_user_pages_slow(k, mm, addr));
+}
+
+/**
+ * `get_user_pages_fast_only(addr, 1, FOLL_WRITE, &page)`: GUP-fast alone, a reference
+ * on the page or undefined, never the slow path.
+ */
+export function* get_user_pages_fast_only(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+): Proc<KObject | undefined> {
+  return yield* lockless_pages_from_mm(k, mm, addr, "irqs-off");
 }
 
 /**

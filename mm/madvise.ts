@@ -44,9 +44,13 @@ export type ZapRange = (
   end: number,
 ) => Proc;
 
-/** `unmap_page_range()` as mm/memory.c has it. */
+/** `unmap_page_range()` as mm/memory.c has it up to 6.4. */
 export const zapRange: ZapRange = (k, tlb, mm, _vma, start, end) =>
   unmap_page_range(k, tlb, mm, start, end);
+
+/** `unmap_page_range()` from 6.5 on, whose `pte_offset_map_lock()` may fail (pgtable_generic.ts). */
+export const zapRange6_5: ZapRange = (k, tlb, mm, _vma, start, end) =>
+  unmap_page_range(k, tlb, mm, start, end, "6.5");
 
 /**
  * MADV_DONTNEED of [start, end), the caller holding `mmap_read_lock()`: false

@@ -67,6 +67,7 @@ import {
 } from "./spinlock.ts";
 import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } from "./ptlock.ts";
 import { mmap_assert_locked } from "./mmap_lock.ts";
+import { pte_offset_map_lock, pte_unmap_unlock, type PteMapVersion } from "./pgtable_generic.ts";
 import { give_anon_vma, type Mm, type Vma } from "./mm_types.ts";
 import { mt_walk, slotBelow, slotVma } from "./maple_tree.ts";
 import type { KObject } from "./slab.ts";
@@ -551,8 +552,11 @@ function* scan(
  * The caller holds `mmap_lock`, for reading at least: `zap_pud_range()` asserts it
  * (`mmap_assert_locked(tlb->mm)`, Linux 5.8 on) before it splits a huge PUD, the one
  * place the walk changes the tables' layout. The model has no huge pages, so it asserts
- * it once per walk, at its first step. Each PTE table is zapped under its lock
- * (`pte_offset_map_lock()` in `zap_pte_range()`), asserted there.
+ * it once per walk, at its first step. Each PTE table is zapped under its lock, taken
+ * by `pte_offset_map_lock()` as `pteMap` says (pgtable_generic.ts): 6.5's may find the
+ * PMD entry none (khugepaged took the table away) and zap nothing there, as
+ * `zap_pte_range()`'s `if (!pte) return addr;` and `zap_pmd_range()`'s retry, which then
+ * finds `pmd_none()`, do.
  */
 export function* unmap_page_range(
   k: Kernel,
@@ -560,72 +564,92 @@ export function* unmap_page_range(
   mm: Mm,
   start: number,
   end: number,
+  pteMap: PteMapVersion = "5.18",
 ): Proc {
   const walk = function* (table: Table): Proc {
     const label = table.level === "pgd" ? "unmap_page_range" : `zap_${table.level}_range`;
-    if (table.level !== "pte") {
-      const check = table === mm.pgd
-        ? () => mmap_assert_locked(k, mm, "unmap_page_range")
-        : undefined;
-      for (const { entry } of yield* scan(k, label, table, start, end, check)) {
-        if (isTable(entry)) yield* walk(entry);
-      }
-      return;
-    }
-    const ptl = pte_lockptr(k, mm, table);
-    let addr = start;
-    // again:
-    for (;;) {
-      yield* spin_lock(k, ptl);
-      let force_flush = false;
-      for (;;) {
-        // The PTEs from `addr` up to the one whose page fills the batch, or to `end`.
-        const from = addr;
-        const full = yield* step(
-          k,
-          label,
-          table.obj.name,
-          [{ obj: table.obj.name, kind: "write" }],
-          () => {
-            lockdep_assert_held(k, ptl, label);
-            k.slab.write(table.obj, undefined, "entries");
-            const present = entriesIn(k, table, from, end);
-            let cleared = 0;
-            let filled = false;
-            addr = end;
-            for (const { addr: at, entry } of present) {
-              table.entries.delete(indexOf("pte", at));
-              cleared++;
-              if (tlb_remove_page(tlb, at, entry as KObject)) {
-                filled = true;
-                // The loop goes on from the next PTE; past the last present one, it
-                // only reads none entries, so the model ends it there.
-                if (cleared < present.length) addr = at + entrySize("pte");
-                break;
-              }
-            }
-            k.rt.note(
-              `${cleared} pte${cleared === 1 ? "" : "s"} cleared${filled ? ", batch full" : ""}`,
-            );
-            return filled;
-          },
-        );
-        if (!full) break;
-        if (!(yield* tlb_next_batch(k, tlb))) {
-          force_flush = true;
-          break;
-        }
-        if (addr === end) break;
-      }
-      // "Do the actual TLB flush before dropping ptl"
-      if (force_flush) yield* tlb_flush_mmu_tlbonly(k, tlb, true);
-      yield* spin_unlock(k, ptl);
-      if (!force_flush) return;
-      yield* tlb_flush_mmu_free(k, tlb);
-      if (addr === end) return;
+    const check = table === mm.pgd
+      ? () => mmap_assert_locked(k, mm, "unmap_page_range")
+      : undefined;
+    for (const { addr, entry } of yield* scan(k, label, table, start, end, check)) {
+      if (!isTable(entry)) continue;
+      if (table.level === "pmd") yield* zap_pte_range(k, tlb, mm, table, addr, entry, end, pteMap);
+      else yield* walk(entry);
     }
   };
   yield* walk(mm.pgd);
+}
+
+/**
+ * `zap_pte_range()` of [start, end) in the PTE table the PMD entry `start` of `pmd`
+ * held when the walk read it (`found`).
+ */
+function* zap_pte_range(
+  k: Kernel,
+  tlb: MmuGather,
+  mm: Mm,
+  pmd: Table,
+  start: number,
+  found: Table,
+  end: number,
+  pteMap: PteMapVersion,
+): Proc {
+  const label = "zap_pte_range";
+  let addr = start;
+  // again:
+  for (;;) {
+    const mapped = yield* pte_offset_map_lock(k, mm, pmd, start, found, pteMap);
+    if (!mapped) return;
+    const { pte: table, ptl } = mapped;
+    let force_flush = false;
+    for (;;) {
+      // The PTEs from `addr` up to the one whose page fills the batch, or to `end`.
+      const from = addr;
+      const full = yield* step(
+        k,
+        label,
+        table.obj.name,
+        [{ obj: table.obj.name, kind: "write" }],
+        () => {
+          lockdep_assert_held(k, ptl, label);
+          // A load of every PTE (entriesIn()), and a store only where one is cleared:
+          // a table with none present is only read, as zap_pte_range() only reads it.
+          const present = entriesIn(k, table, from, end);
+          if (present.length) k.slab.write(table.obj, undefined, "entries");
+          let cleared = 0;
+          let filled = false;
+          addr = end;
+          for (const { addr: at, entry } of present) {
+            table.entries.delete(indexOf("pte", at));
+            cleared++;
+            if (tlb_remove_page(tlb, at, entry as KObject)) {
+              filled = true;
+              // The loop goes on from the next PTE; past the last present one, it
+              // only reads none entries, so the model ends it there.
+              if (cleared < present.length) addr = at + entrySize("pte");
+              break;
+            }
+          }
+          k.rt.note(
+            `${cleared} pte${cleared === 1 ? "" : "s"} cleared${filled ? ", batch full" : ""}`,
+          );
+          return filled;
+        },
+      );
+      if (!full) break;
+      if (!(yield* tlb_next_batch(k, tlb))) {
+        force_flush = true;
+        break;
+      }
+      if (addr === end) break;
+    }
+    // "Do the actual TLB flush before dropping ptl"
+    if (force_flush) yield* tlb_flush_mmu_tlbonly(k, tlb, true);
+    yield* pte_unmap_unlock(k, mapped, pteMap);
+    if (!force_flush) return;
+    yield* tlb_flush_mmu_free(k, tlb);
+    if (addr === end) return;
+  }
 }
 
 /** `ceiling - 1` in unsigned arithmetic, where ceiling 0 means the top of memory. */

@@ -13,7 +13,8 @@
  * fault series (v2, 2022-01); `vm_sequence`, `vm_ref_count` and `mm_rb_lock` follow
  * Laurent Dufour's (v11, 2018-05: "[PATCH v11 09/26] mm: VMA sequence count", and
  * "mm: protect mm_rb tree with a rwlock", v10 17/25).
- * Left out: file mappings, the anon_vma objects themselves (names, see `anon_vma`),
+ * File VMAs are shared mappings that never fault (mm/address_space.ts).
+ * Left out: private file mappings, the anon_vma objects themselves (names, see `anon_vma`),
  * flags other than "anonymous, writable", VMA merging and splitting (scenarios map and
  * unmap whole VMAs). Every mm created, the first and every fork's child, is recorded
  * with the kernel ({@linkcode mmsOf}), for the audit.
@@ -29,6 +30,7 @@ import { SeqCount } from "./seqlock.ts";
 import { SpinLock } from "./spinlock.ts";
 import { page_add_new_anon_rmap } from "./page.ts";
 import type { MapleTree } from "./maple_tree.ts";
+import { mappingOf } from "./address_space.ts";
 
 /**
  * A virtual memory area: [start, end), anonymous and writable. The bounds change only
@@ -81,6 +83,12 @@ export interface Vma {
    * set-up only (`vm_flags` never change).
    */
   readonly growsdown: boolean;
+  /**
+   * `vma->vm_file`, by name: the file a MAP_SHARED file VMA maps from offset 0, whose
+   * `struct address_space` (mm/address_space.ts) lists the VMA in its `i_mmap`; undefined
+   * for an anonymous VMA. Set in set-up only.
+   */
+  readonly file: string | undefined;
 }
 
 /** An address space. */
@@ -162,6 +170,7 @@ export function vm_area_alloc(
   end: number,
   growsdown = false,
   prefix = "",
+  file?: string,
 ): Vma {
   const obj = k.slab.create("vma", `${prefix}VMA@${hex(start)}`);
   const vma: Vma = {
@@ -176,12 +185,16 @@ export function vm_area_alloc(
     anon_vma: undefined,
     avc: [],
     growsdown,
+    file,
   };
+  const flags = `VM_READ|VM_WRITE${growsdown ? "|VM_GROWSDOWN" : ""}${file ? "|VM_SHARED" : ""}`;
   obj.contents = fields({
-    // Every VMA of the model is anonymous and writable: vm_flags never changes.
+    // Every VMA of the model is writable, anonymous or a shared file mapping: vm_flags
+    // never changes.
     vm_start: () => hex(vma.start),
     vm_end: () => hex(vma.end),
-    vm_flags: () => growsdown ? "VM_READ|VM_WRITE|VM_GROWSDOWN" : "VM_READ|VM_WRITE",
+    vm_flags: () => flags,
+    vm_file: () => file ?? "none",
     vm_lock_seq: () => String(vma.vm_lock_seq),
     detached: () => String(vma.detached),
     anon_vma: () => vma.anon_vma ?? "none",
@@ -223,26 +236,26 @@ export function lookup(mm: Mm, addr: number): Vma | undefined {
   return mm.vmas.find((v) => v.start <= addr && addr < v.end);
 }
 
-/** Set-up only: maps [start, end) before the CPUs start, a stack if `growsdown`. */
+/**
+ * Set-up only: maps [start, end) before the CPUs start, a stack if `growsdown`, a
+ * shared mapping of `file` if given, listed in the file's `i_mmap`.
+ */
 export function setupVma(
   k: Kernel,
   mm: Mm,
   start: number,
   end: number,
   growsdown = false,
+  file?: string,
 ): Vma {
-  const vma = vm_area_alloc(k, start, end, growsdown);
+  const vma = vm_area_alloc(k, start, end, growsdown, "", file);
   insertVma(mm, vma);
+  if (file) mappingOf(k, file).i_mmap.push(vma);
   return vma;
 }
 
-/**
- * Set-up only: faults `addr` in directly, building any missing tables; the VMA
- * covering `addr` gets its anon_vma, as the fault that mapped the page would have set.
- */
-export function setupFault(k: Kernel, mm: Mm, addr: number): void {
-  const vma = lookup(mm, addr);
-  if (vma && !vma.anon_vma) give_anon_vma(vma);
+/** Set-up only: builds the tables down to the PTE table for `addr`, and returns it. */
+function setupTables(k: Kernel, mm: Mm, addr: number): Table {
   let table = mm.pgd;
   for (const level of LEVELS.slice(1)) {
     const i = indexOf(table.level, addr);
@@ -253,6 +266,26 @@ export function setupFault(k: Kernel, mm: Mm, addr: number): void {
     }
     table = next;
   }
+  return table;
+}
+
+/**
+ * Set-up only: the empty PTE table at `addr` of a file VMA whose small pages
+ * `collapse_file()` has replaced by a huge page and unmapped (`try_to_unmap()`),
+ * leaving their table for `retract_page_tables()` (mm/khugepaged.ts).
+ */
+export function setupEmptyPteTable(k: Kernel, mm: Mm, addr: number): void {
+  setupTables(k, mm, addr);
+}
+
+/**
+ * Set-up only: faults `addr` in directly, building any missing tables; the VMA
+ * covering `addr` gets its anon_vma, as the fault that mapped the page would have set.
+ */
+export function setupFault(k: Kernel, mm: Mm, addr: number): void {
+  const vma = lookup(mm, addr);
+  if (vma && !vma.anon_vma) give_anon_vma(vma);
+  const table = setupTables(k, mm, addr);
   const page = k.slab.create("page", `page@${hex(addr)}`);
   page_add_new_anon_rmap(k, page, vma?.anon_vma);
   table.entries.set(indexOf("pte", addr), page);

@@ -39,6 +39,8 @@ import { hex } from "./pgtable.ts";
 import { free_pgd_range, unmap_page_range } from "./memory.ts";
 import { tlb_finish_mmu, tlb_gather_mmu } from "./mmu_gather.ts";
 import type { Neighbours } from "./vma.ts";
+import { unlink_file_vma } from "./address_space.ts";
+import type { PteMapVersion } from "./pgtable_generic.ts";
 
 /** FIRST_USER_ADDRESS on x86-64. */
 export const FIRST_USER_ADDRESS = 0;
@@ -46,13 +48,22 @@ export const FIRST_USER_ADDRESS = 0;
 export const USER_PGTABLES_CEILING = 0;
 
 /**
- * `unmap_region()`: zap the VMA's PTEs, free the page tables no neighbour needs
- * (`free_pgtables()` with floor = prev's end, ceiling = next's start), and finish the
- * gather (pages now, tables after a grace period).
+ * `unmap_region()`: zap the VMA's PTEs (each PTE table mapped by `pteMap`'s
+ * `pte_offset_map_lock()`, pgtable_generic.ts), take a file VMA out of its file's
+ * `i_mmap` (`free_pgtables()` → `unlink_file_vma()`), free the page tables no neighbour
+ * needs (`free_pgtables()` with floor = prev's end, ceiling = next's start), and finish
+ * the gather (pages now, tables after a grace period).
  */
-export function* unmap_region(k: Kernel, mm: Mm, vma: Vma, around: Neighbours): Proc {
+export function* unmap_region(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  around: Neighbours,
+  pteMap: PteMapVersion = "5.18",
+): Proc {
   const tlb = tlb_gather_mmu(mm);
-  yield* unmap_page_range(k, tlb, mm, vma.start, vma.end);
+  yield* unmap_page_range(k, tlb, mm, vma.start, vma.end, pteMap);
+  yield* unlink_file_vma(k, vma);
   yield* free_pgd_range(
     k,
     tlb,
@@ -81,7 +92,7 @@ export function* vm_area_dup(
     { obj: vma.obj.name, kind: "read" },
   ], () => {
     k.slab.read(vma.obj, undefined, `*${vma.obj.name}`);
-    const copy = vm_area_alloc(k, start, end, vma.growsdown, mm.prefix);
+    const copy = vm_area_alloc(k, start, end, vma.growsdown, mm.prefix, vma.file);
     copy.anon_vma = vma.anon_vma;
     copy.avc.push(...vma.avc);
     return copy;

@@ -23,6 +23,7 @@ import type { Mm } from "./mm_types.ts";
 import {
   down_read,
   down_write,
+  down_write_trylock,
   downgrade_write,
   rwsem_assert_held,
   up_read,
@@ -44,6 +45,16 @@ export function* mmap_read_unlock(k: Kernel, mm: Mm): Proc {
 export function* mmap_write_lock(k: Kernel, mm: Mm): Proc {
   yield* down_write(k, mm.mmap_lock, "mmap_write_lock");
   yield* write_seqcount(k, mm.mmap_seq, "mmap_seq_write_begin");
+}
+
+/**
+ * mmap_write_trylock(): the write lock if it is free, never sleeping, `mmap_seq` made
+ * odd on success as `mmap_write_lock()` does (the series hooks both).
+ */
+export function* mmap_write_trylock(k: Kernel, mm: Mm): Proc<boolean> {
+  if (!(yield* down_write_trylock(k, mm.mmap_lock, "mmap_write_trylock"))) return false;
+  yield* write_seqcount(k, mm.mmap_seq, "mmap_seq_write_begin");
+  return true;
 }
 
 /** mmap_write_unlock(): make `mmap_seq` even, release. */

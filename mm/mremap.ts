@@ -18,20 +18,25 @@
  * both with `vm_raw_write_begin()` / `vm_raw_write_end()` ("mm: protect mremap()
  * against SPF hanlder", read in its v7 and v12 postings); 5.18 has only `mmap_lock`.
  *
+ * A shared file VMA moves the same way (the copy joins the file's `i_mmap`, and the rmap
+ * locks guard the PMD move against khugepaged's `retract_page_tables()`, which finds
+ * the table through the file): scenarios move one only whole and PMD-aligned, so its
+ * table moves by `move_normal_pmd()`, never by `move_ptes()`.
+ *
  * Follows: mm/mremap.c (`move_vma()`, `move_page_tables()`, `get_old_pmd()`,
  * `alloc_new_pmd()`, `move_normal_pmd()`, `move_ptes()`), mm/mmap.c (`copy_vma()`,
  * `vma_link()`), mm/rmap.c (`unlink_anon_vmas()`), Linux 5.18, 6.4.0 and 6.6.0, which
  * agree in all of this but the locks. Left out: `mremap_to()`'s `do_munmap()` of the
  * target (scenarios move to a hole), growing or shrinking, `vma_merge()` with a
- * neighbour of the target (none is compatible), the rmap locks (`take_rmap_locks()`:
- * no rmap walker runs), the mmu notifiers, huge PMDs and PUDs, `move_ptes()`' error
+ * neighbour of the target (none is compatible), the anon_vma half of the rmap locks
+ * (no anon rmap walker runs), the mmu notifiers, huge PMDs and PUDs, `move_ptes()`' error
  * path and its 6.6 `-EAGAIN` retry (no table is freed under it here), and the
  * accounting.
  *
  * @module
  */
 
-import type { Proc } from "../explore/mod.ts";
+import { type Proc, Violation } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import { pXd_alloc } from "./memory.ts";
 import type { Mm, Vma } from "./mm_types.ts";
@@ -55,6 +60,12 @@ import { pte_lockptr } from "./ptlock.ts";
 import { spin_lock, spin_unlock } from "./spinlock.ts";
 import { flush_tlb_range_step } from "./tlb.ts";
 import { vma_link } from "./vma.ts";
+import {
+  i_mmap_lock_write,
+  i_mmap_unlock_write,
+  mappingOf,
+  vma_link_file,
+} from "./address_space.ts";
 
 /** What a version adds to `move_vma()` (see the module's comment). */
 export interface MremapHooks {
@@ -70,6 +81,13 @@ export interface MremapHooks {
   readonly afterMove?: (vma: Vma, copy: Vma) => Proc;
   /** The munmap() of the old range, `mmap_lock` held for writing, no downgrade. */
   readonly unmapOld: (start: number, end: number) => Proc<unknown>;
+  /**
+   * Jann Horn's fix for CVE-2024-50066 (October 2024, for 6.12 and stable: "mm/mremap: prevent
+   * racing change of old pmd type"): `move_page_tables()` holds the rmap locks from
+   * before it reads the old PMD entry to after it moved the table, not only around
+   * `move_normal_pmd()`. No version the strategies follow has it.
+   */
+  readonly rmapLocksAcrossWalk?: boolean;
 }
 
 /** A move mremap() made: [from, from + len) went to [to, to + len). */
@@ -108,7 +126,7 @@ export function* move_vma(
   if (hooks.lockOld) yield* hooks.lockOld(vma);
   const copy = yield* copy_vma(k, mm, vma, new_addr, hooks);
   if (hooks.beforeMove) yield* hooks.beforeMove(vma, copy);
-  yield* move_page_tables(k, mm, old_addr, new_addr, old_len);
+  yield* move_page_tables(k, mm, vma, new_addr, old_len, hooks.rmapLocksAcrossWalk ?? false);
   if (hooks.afterMove) yield* hooks.afterMove(vma, copy);
   if (dontunmap) {
     // "anon_vma links of the old vma is no longer needed after its page table has been
@@ -135,6 +153,7 @@ function* copy_vma(
   if (hooks.lockNew) yield* hooks.lockNew(copy);
   if (hooks.link) yield* hooks.link(copy);
   else yield* vma_link(k, mm, copy);
+  yield* vma_link_file(k, copy);
   return copy;
 }
 
@@ -155,17 +174,23 @@ function pmdEnd(addr: number): number {
 }
 
 /**
- * `move_page_tables()`: the PTEs of [old_addr, old_addr + len) moved to `new_addr`, a
- * PMD extent at a time (`get_extent(NORMAL_PMD, ...)`).
+ * `move_page_tables()`: the PTEs of `vma`, [old_addr, old_addr + len), moved to
+ * `new_addr`, a PMD extent at a time (`get_extent(NORMAL_PMD, ...)`). The rmap locks
+ * (`take_rmap_locks()`: here a file VMA's `i_mmap_rwsem`, for writing) are taken
+ * around `move_normal_pmd()` (`move_pgt_entry(NORMAL_PMD, ..., true)`), after the old
+ * entry was read, or across the whole walk with the 2024 fix (`acrossWalk`).
  */
 function* move_page_tables(
   k: Kernel,
   mm: Mm,
-  old_addr: number,
+  vma: Vma,
   new_addr: number,
   len: number,
+  acrossWalk: boolean,
 ): Proc {
+  let old_addr = vma.start;
   const old_end = old_addr + len;
+  if (acrossWalk) yield* take_rmap_locks(k, vma);
   for (let extent = 0; old_addr < old_end; old_addr += extent, new_addr += extent) {
     extent = Math.min(pmdEnd(old_addr), old_end, old_addr + pmdEnd(new_addr) - new_addr) -
       old_addr;
@@ -175,14 +200,30 @@ function* move_page_tables(
     if (!new_pmd) break;
     // CONFIG_HAVE_MOVE_PMD (x86-64): "If the extent is PMD-sized, try to speed the move
     // by moving at the PMD level if possible."
-    if (
-      extent === entrySize("pmd") &&
-      (yield* move_normal_pmd(k, mm, old_pmd, old_addr, new_pmd, new_addr))
-    ) continue;
+    if (extent === entrySize("pmd")) {
+      if (!acrossWalk) yield* take_rmap_locks(k, vma);
+      const moved = yield* move_normal_pmd(k, mm, old_pmd, old_addr, new_pmd, new_addr);
+      if (!acrossWalk) yield* drop_rmap_locks(k, vma);
+      if (moved) continue;
+    }
     const new_pte = yield* pXd_alloc(k, mm, new_pmd, new_addr, GFP_PGTABLE_USER);
     if (!new_pte) break;
     yield* move_ptes(k, mm, old_pmd, old_addr, old_addr + extent, new_pte, new_addr);
   }
+  if (acrossWalk) yield* drop_rmap_locks(k, vma);
+}
+
+/**
+ * `take_rmap_locks(vma)`: `i_mmap_lock_write()` of a file VMA's mapping. (Its
+ * `anon_vma_lock_write()` is left out: no anon rmap walker runs.)
+ */
+function* take_rmap_locks(k: Kernel, vma: Vma): Proc {
+  if (vma.file) yield* i_mmap_lock_write(k, mappingOf(k, vma.file));
+}
+
+/** `drop_rmap_locks(vma)`. */
+function* drop_rmap_locks(k: Kernel, vma: Vma): Proc {
+  if (vma.file) yield* i_mmap_unlock_write(k, mappingOf(k, vma.file));
 }
 
 /**
@@ -239,7 +280,17 @@ function* move_normal_pmd(
       // pmd = *old_pmd; pmd_clear(old_pmd); pmd_populate(mm, new_pmd, pmd_pgtable(pmd));
       const pte = readEntry(k, old_pmd, old_addr);
       writeEntry(k, old_pmd, old_addr, undefined);
-      if (!isTable(pte)) return;
+      if (!isTable(pte)) {
+        // The entry get_old_pmd() found a table in is none now: pmd_pgtable() of it is
+        // the page at physical address 0, which pmd_populate() installs as a PTE table.
+        throw new Violation(
+          "bad-pmd",
+          `${k.where()} moves ${entryName(old_pmd, old_addr)}, which get_old_pmd() found ` +
+            `holding a PTE table and is none now: pmd_populate(mm, new_pmd, ` +
+            `pmd_pgtable(pmd)) makes ${entryName(new_pmd, new_addr)} map physical address 0 ` +
+            `as a page table`,
+        );
+      }
       pte.base = alignDown(new_addr, entrySize("pmd"));
       writeEntry(k, new_pmd, new_addr, pte, `${entryName(new_pmd, new_addr)} = ${pte.obj.name}`);
     },

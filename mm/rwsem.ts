@@ -106,6 +106,25 @@ export function* down_read_trylock(
   });
 }
 
+/**
+ * down_write_trylock(): true if it got the lock, never sleeps; it fails with readers
+ * or a writer in, and (as `rwsem_write_trylock()` has it, a cmpxchg from 0) with a
+ * waiter queued, whose presence sets a count bit.
+ */
+export function* down_write_trylock(
+  k: Kernel,
+  sem: RwSem,
+  label = "down_write_trylock",
+): Proc<boolean> {
+  return yield* step(k, label, sem.label, [sem.access("write")], () => {
+    touch(k, sem, undefined);
+    const ok = sem.writer === undefined && sem.readers.length === 0 && sem.waiters.length === 0;
+    if (ok) take(k, sem, "write");
+    k.rt.note(ok ? "acquired" : "failed");
+    return ok;
+  });
+}
+
 /** down_write(): sleeps until there are no readers, no writer and no earlier waiter. */
 export function* down_write(k: Kernel, sem: RwSem, label = "down_write"): Proc {
   const me = k.rt.current;

@@ -48,7 +48,8 @@ export type ObjKind =
   | "mm"
   | "ptl"
   | "tlb"
-  | "maple_node";
+  | "maple_node"
+  | "address_space";
 
 /** Where an object is in its life. */
 export type Lifetime = "live" | "detached" | "freed";

@@ -55,6 +55,13 @@ const STACK = [GiB + 9 * PAGE, GiB + 16 * PAGE] as const;
 const LOW = [MiB, MiB + 16 * PAGE] as const;
 const LOW_NEXT = [MiB + 16 * PAGE, 2 * MiB] as const;
 
+/**
+ * F: a shared file mapping of the 2 MiB PMD extent at 1 GiB, whose huge page
+ * khugepaged is collapsing (`files`): its PTE table is there and empty. B, the 2 MiB
+ * above it, shares F's PMD table.
+ */
+const F = [GiB, GiB + 2 * MiB] as const;
+
 const NO_FAILURES = { allocFailures: 0 };
 
 /** Every scenario, in the order the matrix shows them. */
@@ -482,6 +489,74 @@ export const scenarios: readonly Scenario[] = [
     layout: "STACK has a page, so an anon_vma, and the fault inside it may take the VMA " +
       "lock; the expansion changes STACK's vm_start and the tree (in place: a pivot moves) " +
       "beside it",
+  },
+  {
+    name: "gup-fast-vs-khugepaged",
+    question: "Can GUP-fast walk into the PTE table khugepaged takes out of a file VMA?",
+    vmas: [F, REST],
+    files: [F[0]],
+    prefault: [],
+    cpus: [[{ op: "gup-fast", addr: F[0] }], [{ op: "khugepaged", addr: F[0] }]],
+    bounds: NO_FAILURES,
+    layout: "collapse_file() has unmapped F's small pages, so GUP-fast (FOLL_FAST_ONLY) " +
+      "finds every level down to F's empty PTE table, which retract_page_tables() clears " +
+      "from the PMD and frees: only GUP-fast's IRQs-off section holds the free off",
+  },
+  {
+    name: "dontneed-vs-khugepaged",
+    question: "Can MADV_DONTNEED zap the PTE table khugepaged is taking out of a file VMA?",
+    vmas: [F, REST],
+    files: [F[0]],
+    prefault: [],
+    cpus: [
+      [{ op: "madvise", start: F[0], end: F[0] + PAGE }],
+      [{ op: "khugepaged", addr: F[0] }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "zap_pte_range() takes the lock of the table it found in F's PMD entry, under " +
+      "mmap_read_lock(), which up to 6.4 kept khugepaged's mmap_write_trylock() out and " +
+      "from 6.6 keeps nothing out: 6.5's pte_offset_map_lock() re-checks the entry",
+  },
+  {
+    name: "munmap-vs-khugepaged",
+    question: "Can munmap() of a file VMA race with khugepaged taking its PTE table?",
+    vmas: [F, REST],
+    files: [F[0]],
+    prefault: [],
+    cpus: [[{ op: "munmap", start: F[0], end: F[1] }], [{ op: "khugepaged", addr: F[0] }]],
+    bounds: NO_FAILURES,
+    layout: "both would free F's PTE table: munmap() through free_pgtables() after " +
+      "unlink_file_vma() takes F out of the file's i_mmap, khugepaged through the VMAs " +
+      "it finds in i_mmap under i_mmap_rwsem",
+  },
+  {
+    name: "mremap-vs-khugepaged",
+    question: "Can mremap() move the PTE table of a file VMA that khugepaged is taking away?",
+    vmas: [F, REST],
+    files: [F[0]],
+    prefault: [],
+    cpus: [
+      [{ op: "mremap", start: F[0], end: F[1], to: MOVED }],
+      [{ op: "khugepaged", addr: F[0] }],
+    ],
+    bounds: NO_FAILURES,
+    layout: "F is one PMD extent, so move_page_tables() moves its table whole " +
+      "(move_normal_pmd()) under mmap_write_lock() and the rmap locks, after get_old_pmd() " +
+      "read the entry; retract_page_tables() finds the same table through the file " +
+      "(Jann Horn's CVE-2024-50066 race)",
+  },
+  {
+    name: "fault-vs-khugepaged",
+    question: "Can a fault that fills the PMD entry next to a file VMA's race with " +
+      "khugepaged clearing that VMA's?",
+    vmas: [F, B, REST],
+    files: [F[0]],
+    prefault: [],
+    cpus: [[{ op: "fault", addr: B[0] }], [{ op: "khugepaged", addr: F[0] }]],
+    bounds: NO_FAILURES,
+    layout: "B shares F's PMD table: the fault's __pte_alloc() installs B's PTE table " +
+      "under pmd_lock() (mm->page_table_lock) while retract_page_tables() clears F's " +
+      "entry of the same table, under that lock or none",
   },
 ];
 

@@ -12,8 +12,10 @@ import {
   type Bounds,
   check_mm,
   DEFAULT_CONFIG,
+  fileName,
   FINE_GRAINED,
   get_user_pages_fast,
+  get_user_pages_fast_only,
   type Granularity,
   hex,
   Kernel,
@@ -22,9 +24,11 @@ import {
   mm_alloc,
   mt_init,
   put_page,
+  setupEmptyPteTable,
   setupFault,
   setupTlb,
   setupVma,
+  step,
   tlb_init,
   user_store,
 } from "../mm/mod.ts";
@@ -41,12 +45,18 @@ import { validateScenario } from "./validate.ts";
  * copies the address space into a child that does not run; `munmap` unmaps a range
  * inside one VMA, the whole of it or a part (splitting it); `madvise` is
  * madvise(MADV_DONTNEED); `mremap` moves a whole VMA of the layout to a hole at `to`
- * (`MREMAP_MAYMOVE | MREMAP_FIXED`, and `MREMAP_DONTUNMAP` with `dontunmap`).
+ * (`MREMAP_MAYMOVE | MREMAP_FIXED`, and `MREMAP_DONTUNMAP` with `dontunmap`);
+ * `gup-fast` is `get_user_pages_fast_only()`, GUP-fast with no slow path; `khugepaged`
+ * is the end of khugepaged's collapse of the huge page mapped by the file VMA at
+ * `addr` (one of `files`), `retract_page_tables()` as the strategy's kernel has it
+ * (mm/khugepaged.ts).
  */
 export type Op =
   | { readonly op: "fault"; readonly addr: number }
   | { readonly op: "store"; readonly addr: number; readonly value: string }
   | { readonly op: "gup"; readonly addr: number }
+  | { readonly op: "gup-fast"; readonly addr: number }
+  | { readonly op: "khugepaged"; readonly addr: number }
   | { readonly op: "fork" }
   | { readonly op: "munmap"; readonly start: number; readonly end: number }
   | { readonly op: "mmap"; readonly start: number; readonly end: number }
@@ -69,6 +79,15 @@ export interface Scenario {
   readonly vmas: readonly (readonly [number, number])[];
   /** The starts of those of `vmas` that are stacks (`VM_GROWSDOWN`); none if absent. */
   readonly stacks?: readonly number[];
+  /**
+   * The starts of those of `vmas` that are shared mappings of a file (each its own,
+   * from offset 0) whose first huge page khugepaged is collapsing: its small pages are
+   * unmapped and their PTE table is empty when the CPUs start, and the locked huge
+   * page keeps faults out of the VMA (mm/address_space.ts). None if absent. Such a VMA
+   * is touched by munmap() (of all of it), madvise, gup-fast, khugepaged and mremap()
+   * (PMD-aligned), never by a fault, a store, fork() or GUP's slow path.
+   */
+  readonly files?: readonly number[];
   /** Addresses faulted in before the CPUs start. */
   readonly prefault: readonly number[];
   /**
@@ -116,6 +135,19 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
       return user_store(k, mm, op.addr, op.value, (cause) => strategy.fault(k, mm, op.addr, cause));
     case "gup":
       return gup_and_put(k, mm, op.addr);
+    case "gup-fast":
+      return gup_fast_only_and_put(k, mm, op.addr);
+    case "khugepaged":
+      // A strategy module written before khugepaged joined the interface has none: an
+      // error of the step, so the pair says so and the others still run.
+      if (typeof strategy.khugepaged !== "function") {
+        return step(k, "khugepaged", undefined, [], () => {
+          throw new Error(
+            `strategy "${strategy.name}" has no khugepaged() (strategies/strategy.ts)`,
+          );
+        });
+      }
+      return strategy.khugepaged(k, mm, op.addr);
     case "fork":
       return strategy.fork(k, mm);
     case "munmap":
@@ -132,6 +164,12 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
 /** `get_user_pages_fast()` of one page for writing, and `put_page()` when done with it. */
 function* gup_and_put(k: Kernel, mm: Mm, addr: number): Proc {
   const page = yield* get_user_pages_fast(k, mm, addr);
+  if (page) yield* put_page(k, page);
+}
+
+/** `get_user_pages_fast_only()` of one page for writing, and `put_page()` when done with it. */
+function* gup_fast_only_and_put(k: Kernel, mm: Mm, addr: number): Proc {
+  const page = yield* get_user_pages_fast_only(k, mm, addr);
   if (page) yield* put_page(k, page);
 }
 
@@ -174,7 +212,9 @@ export function program(
     const k = new Kernel(rt, scenario.bounds, config, granularity);
     const mm = mm_alloc(k);
     for (const [start, end] of scenario.vmas) {
-      setupVma(k, mm, start, end, scenario.stacks?.includes(start) ?? false);
+      const file = scenario.files?.includes(start) ? fileName(start) : undefined;
+      setupVma(k, mm, start, end, scenario.stacks?.includes(start) ?? false, file);
+      if (file) setupEmptyPteTable(k, mm, start);
     }
     for (const addr of scenario.prefault) setupFault(k, mm, addr);
     if (strategy.vmaTree === "maple") mm.mt = mt_init(k, mm);

@@ -17,6 +17,13 @@
 
 import type { Scenario } from "./scenario.ts";
 
+/**
+ * Why no operation may fault in a file VMA: the model has no file faults, and the
+ * locked huge page of a collapse would hold every one off (mm/address_space.ts).
+ */
+const NO_FILE_FAULTS = "where the model has no faults (only munmap, madvise, mremap, gup-fast " +
+  "and khugepaged touch one)";
+
 /** The page size: VMA bounds, ranges and fault addresses are multiples of it. */
 export const PAGE_SIZE = 0x1000;
 
@@ -116,6 +123,19 @@ export function validateScenario(scenario: Scenario): void {
     }
   }
 
+  const files: unknown = scenario.files ?? [];
+  if (!Array.isArray(files)) fail("files", "not a list of VMA starts");
+  const fileVma = (addr: number) =>
+    vmas.find(([s, e]) => (files as unknown[]).includes(s) && s <= addr && addr < e);
+  for (const [i, start] of (files as unknown[]).entries()) {
+    if (!vmas.some(([s]) => s === start)) {
+      fail(`files[${i}]`, `${shown(start)} is the start of no VMA of vmas`);
+    }
+    if ((stacks as unknown[]).includes(start)) {
+      fail(`files[${i}]`, `${shown(start)} is a stack: a file VMA cannot grow down`);
+    }
+  }
+
   const grows: unknown = scenario.grows ?? [];
   if (!Array.isArray(grows)) fail("grows", "not a list of fault addresses");
   const ops = Array.isArray(scenario.cpus) ? scenario.cpus.flat() : [];
@@ -141,6 +161,7 @@ export function validateScenario(scenario: Scenario): void {
         `${shown(addr)} is in no VMA (a fault there is SIGSEGV; set-up cannot fault it in)`,
       );
     }
+    if (fileVma(addr)) fail(`prefault[${i}]`, `${shown(addr)} is in a file VMA, ${NO_FILE_FAULTS}`);
   }
 
   const tlb: unknown = scenario.tlb ?? [];
@@ -164,13 +185,25 @@ export function validateScenario(scenario: Scenario): void {
       const field = `cpus[${cpu}][${i}]`;
       switch (op?.op) {
         case "fault":
-        case "gup": {
+        case "gup":
+        case "gup-fast": {
           // Any page may be faulted, in a VMA or not: outside every VMA it is SIGSEGV.
           // It must be page-aligned: the model names the page after the fault address.
           const problem = addressProblem(op.addr);
           if (problem) fail(`${field} (${op.op}) addr`, problem);
+          if (op.op !== "gup-fast" && fileVma(op.addr)) {
+            fail(
+              `${field} (${op.op}) addr`,
+              `${shown(op.addr)} is in a file VMA, ${NO_FILE_FAULTS}`,
+            );
+          }
           break;
         }
+        case "khugepaged":
+          if (!(files as unknown[]).includes(op.addr)) {
+            fail(`${field} (khugepaged) addr`, `${shown(op.addr)} is the start of no VMA of files`);
+          }
+          break;
         case "store": {
           const a = op.addr;
           if (typeof a !== "number" || !Number.isSafeInteger(a) || a < 0 || a % 8 !== 0) {
@@ -182,11 +215,28 @@ export function validateScenario(scenario: Scenario): void {
           if (typeof op.value !== "string" || op.value === "") {
             fail(`${field} (store) value`, "a store needs a value (a non-empty string)");
           }
+          if (fileVma(a)) {
+            fail(`${field} (store) addr`, `${shown(a)} is in a file VMA, ${NO_FILE_FAULTS}`);
+          }
           break;
         }
         case "fork":
+          if ((files as unknown[]).length) {
+            fail(field, "fork() of an mm with file VMAs is not modelled (files)");
+          }
           break;
         case "mremap": {
+          const PMD = 0x200000;
+          if (
+            fileVma(op.start) &&
+            (op.dontunmap || [op.start, op.end, op.to].some((a) => a % PMD !== 0))
+          ) {
+            fail(
+              `${field} (mremap)`,
+              `${shown(op.start)}: a file VMA is moved only PMD-aligned (start, end and to ` +
+                "multiples of 2 MiB) and without MREMAP_DONTUNMAP",
+            );
+          }
           if (!vmas.some(([s, e]) => s === op.start && e === op.end)) {
             fail(
               `${field} (mremap)`,
@@ -209,6 +259,14 @@ export function validateScenario(scenario: Scenario): void {
         case "mmap": {
           const problem = rangeProblem(op.start, op.end);
           if (problem) fail(`${field} (${op.op})`, problem);
+          const file = fileVma(op.start);
+          if (op.op === "munmap" && file && (file[0] !== op.start || file[1] !== op.end)) {
+            fail(
+              `${field} (munmap)`,
+              `[${shown(op.start)}, ${shown(op.end)}) is part of a file VMA: a file VMA is ` +
+                "unmapped whole (a split of one is not modelled)",
+            );
+          }
           break;
         }
         default:

@@ -46,6 +46,8 @@ import {
   mmap_write_unlock,
   move_vma,
   type MremapHooks,
+  retract_page_tables_mmap_trylock,
+  type RetractLocking,
   SLEEPING_ALLOCATIONS,
   SPLIT_5_18,
   split_for_munmap,
@@ -233,7 +235,7 @@ export function* madvise_dontneed_under_mmap_read_lock(
  */
 export const WRITERS_RCU_FREEING_VMAS: Pick<
   Strategy,
-  "fork" | "munmap" | "mmap" | "madvise_dontneed" | "mremap"
+  "fork" | "munmap" | "mmap" | "madvise_dontneed" | "mremap" | "khugepaged"
 > = {
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
   munmap: (k, mm, start, end) => munmap_under_mmap_lock(k, mm, start, end, vm_area_free_rcu),
@@ -243,7 +245,16 @@ export const WRITERS_RCU_FREEING_VMAS: Pick<
     mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
       hooks: { unmapOld: (s, e) => do_munmap_5_18(k, mm, s, e, false, vm_area_free_rcu) },
     }),
+  khugepaged: khugepaged_5_18,
 };
+
+/** 5.18's khugepaged: `retract_page_tables()` under `mmap_write_trylock()`. */
+export const RETRACT_5_18: RetractLocking = { version: "5.18", mmap_write_unlock };
+
+/** `retract_page_tables()` of the huge page the file VMA at `addr` maps, as 5.18 has it. */
+export function khugepaged_5_18(k: Kernel, mm: Mm, addr: number): Proc {
+  return retract_page_tables_mmap_trylock(k, mm, addr, RETRACT_5_18);
+}
 
 /** Strategy 1. */
 export const mmapLock: Strategy = {
@@ -284,6 +295,15 @@ export const mmapLock: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
+    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
+    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
+    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
+    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
+    "gup-fast-vs-khugepaged": "violation:use-after-free",
+    "dontneed-vs-khugepaged": "safe",
+    "munmap-vs-khugepaged": "safe",
+    "mremap-vs-khugepaged": "safe",
+    "fault-vs-khugepaged": "safe",
   },
   fault: fault_under_mmap_lock,
   fork: (k, mm) => fork_under_mmap_lock(k, mm),
@@ -292,4 +312,5 @@ export const mmapLock: Strategy = {
   madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
   mremap: (k, mm, start, end, to, dontunmap) =>
     mremap_under_mmap_lock(k, mm, start, end, to, dontunmap),
+  khugepaged: khugepaged_5_18,
 };

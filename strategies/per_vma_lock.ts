@@ -93,6 +93,7 @@ import type { Proc } from "../explore/mod.ts";
 import {
   down_read_trylock,
   down_write,
+  down_write_trylock,
   type FaultCause,
   type FaultResult,
   handle_mm_fault,
@@ -102,8 +103,11 @@ import {
   mmap_write_downgrade,
   mmap_write_lock,
   mmap_write_unlock,
+  type PteMapVersion,
   rcu_read_lock,
   rcu_read_unlock,
+  retract_page_tables_mmap_trylock,
+  type RetractLocking,
   split_for_munmap,
   type SplitPolicy,
   step,
@@ -298,7 +302,13 @@ export function faultWithVmaLock(
 export function* vma_start_write(k: Kernel, mm: Mm, vma: Vma): Proc {
   if (yield* isWriteLocked(k, mm, vma, "vma_start_write")) return;
   yield* down_write(k, vma.sem);
-  yield* step(k, "vma_start_write", `${vma.obj.name}->vm_lock_seq = mm->mm_lock_seq`, [
+  yield* set_vm_lock_seq(k, mm, vma, "vma_start_write");
+  yield* up_write(k, vma.sem);
+}
+
+/** `vma->vm_lock_seq = mm_lock_seq`, with `vma->vm_lock->lock` held for writing. */
+function* set_vm_lock_seq(k: Kernel, mm: Mm, vma: Vma, label: string): Proc {
+  yield* step(k, label, `${vma.obj.name}->vm_lock_seq = mm->mm_lock_seq`, [
     { obj: vma.obj.name, part: "vm_lock_seq", kind: "write" },
     { obj: mm.obj.name, part: "mm_lock_seq", kind: "read" },
   ], () => {
@@ -306,8 +316,27 @@ export function* vma_start_write(k: Kernel, mm: Mm, vma: Vma): Proc {
     k.slab.read(mm.obj, "mm_lock_seq");
     vma.vm_lock_seq = mm.mm_lock_seq;
   });
-  yield* up_write(k, vma.sem);
 }
+
+/**
+ * 6.4's `vma_try_start_write()` (include/linux/mm.h, for khugepaged's
+ * `retract_page_tables()`): as `vma_start_write()`, with `down_write_trylock()`; false
+ * if a fault holds the VMA's read lock.
+ */
+export function* vma_try_start_write(k: Kernel, mm: Mm, vma: Vma): Proc<boolean> {
+  if (yield* isWriteLocked(k, mm, vma, "vma_try_start_write")) return true;
+  if (!(yield* down_write_trylock(k, vma.sem))) return false;
+  yield* set_vm_lock_seq(k, mm, vma, "vma_try_start_write");
+  yield* up_write(k, vma.sem);
+  return true;
+}
+
+/** 6.4's khugepaged: `retract_page_tables()` under `mmap_write_trylock()` and `vma_try_start_write()`. */
+export const RETRACT_6_4: RetractLocking = {
+  version: "6.4",
+  mmap_write_unlock: mmap_write_unlock_6_4,
+  vma_try_start_write,
+};
 
 /** 6.4's `mmap_write_downgrade()`: `vma_end_write_all(mm); downgrade_write(...)`. */
 export function* mmap_write_downgrade_6_4(k: Kernel, mm: Mm): Proc {
@@ -331,6 +360,11 @@ export interface MunmapVersion {
    * mmap_write_downgrade(mm);`): its stack expansion takes `mmap_lock` for writing.
    */
   readonly growsdownKeepsWriteLock: boolean;
+  /**
+   * The `pte_offset_map_lock()` of `zap_pte_range()` (mm/pgtable_generic.ts): 6.5's on
+   * may fail; 6.4's if absent.
+   */
+  readonly pteMap?: PteMapVersion;
 }
 
 /**
@@ -374,7 +408,7 @@ export function* do_vmi_munmap_6_4(
   // (vm_flags never change, and the write lock is held: no step.)
   if (version.growsdownKeepsWriteLock && around.next?.growsdown) downgrade = false;
   if (downgrade) yield* mmap_write_downgrade_6_4(k, mm);
-  yield* unmap_region(k, mm, vma, around);
+  yield* unmap_region(k, mm, vma, around, version.pteMap);
   // remove_mt() → remove_vma() → vm_area_free(): call_rcu().
   yield* vm_area_free_rcu(k, vma);
   return downgrade;
@@ -403,7 +437,8 @@ export function* munmap_6_4(
  * 6.4's mremap() (6.6's is the same): `move_vma()` under `mmap_write_lock()`, with
  * `vma_start_write(vma)` before `copy_vma()`, the copy write-locked before it is in the
  * tree (`vma_start_write(new_vma)` in 6.4's `copy_vma()`, in `vma_link()` in 6.6), and
- * the old range unmapped by `do_vmi_munmap(..., false)`.
+ * the old range unmapped by `do_vmi_munmap(..., false)`. `rmapLocksAcrossWalk` is the
+ * 2024 fix neither version has (mm/mremap.ts `MremapHooks`), for a note's variant.
  */
 export function* mremap_6_4(
   k: Kernel,
@@ -413,9 +448,11 @@ export function* mremap_6_4(
   to: number,
   dontunmap: boolean,
   version: MunmapVersion = MUNMAP_6_4,
+  rmapLocksAcrossWalk = false,
 ): Proc {
   yield* mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
     hooks: {
+      rmapLocksAcrossWalk,
       lockOld: function* (vma) {
         yield* vma_start_write(k, mm, vma);
       },
@@ -477,6 +514,11 @@ export const perVmaLock: Strategy = {
     // whose replaced nodes RCU frees (mm/stack.ts); fixed in 6.4.1 and 6.5.
     "stack-vs-stack-expansion": "violation:use-after-free",
     "stack-expansion-vs-fault": "safe",
+    "gup-fast-vs-khugepaged": "safe",
+    "dontneed-vs-khugepaged": "safe",
+    "munmap-vs-khugepaged": "safe",
+    "mremap-vs-khugepaged": "safe",
+    "fault-vs-khugepaged": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),
   // 6.4.0's dup_mmap(): mmap_write_lock(oldmm) and no VMA write lock (fork.ts).
@@ -485,4 +527,5 @@ export const perVmaLock: Strategy = {
   mmap: mmap_6_4,
   mremap: (k, mm, start, end, to, dontunmap) => mremap_6_4(k, mm, start, end, to, dontunmap),
   madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
+  khugepaged: (k, mm, addr) => retract_page_tables_mmap_trylock(k, mm, addr, RETRACT_6_4),
 };

@@ -32,6 +32,13 @@
  * - madvise(MADV_DONTNEED): under `mmap_read_lock()`, as 6.4 (mm/madvise.c is the same
  *   there in both); mremap(): 6.4's `move_vma()`, which 6.6 has unchanged, the copy
  *   write-locked in `vma_link()` instead of `copy_vma()` (the same step here).
+ * - khugepaged: `retract_page_tables()` with no mmap or VMA lock and `pte_free_defer()`
+ *   (1d65b771bc08, 6.6-rc1), and so `zap_pte_range()` with 6.5's
+ *   `pte_offset_map_lock()`, which may fail (0d940a9b270b), in munmap() and
+ *   MADV_DONTNEED (mm/khugepaged.ts, mm/pgtable_generic.ts). The fault path's own
+ *   `pte_offset_map_lock()` and `pte_offset_map_nolock()` (also 6.5) are 6.4's here:
+ *   the model's faults are all in anonymous VMAs, whose tables only munmap() and
+ *   mremap() take away, under the VMA's write lock.
  *
  * Read from a 6.6.0 tree (kernel/fork.c, mm/memory.c, mm/madvise.c, mm/mmap.c) and a
  * 6.6.9 one.
@@ -51,9 +58,11 @@ import {
   mmap_read_lock,
   mmap_read_unlock,
   mmap_write_lock,
+  retract_page_tables_6_6,
   type StackExpansion,
   type Vma,
   vma_mas_store,
+  zapRange6_5,
 } from "../mm/mod.ts";
 import {
   fork_under_mmap_lock,
@@ -98,6 +107,7 @@ export const MUNMAP_6_6: MunmapVersion = {
     },
   }),
   growsdownKeepsWriteLock: false,
+  pteMap: "6.5",
 };
 
 /** 6.6's mmap() of a new anonymous VMA: write-locked before it is in the tree. */
@@ -209,6 +219,16 @@ export const perVmaLock66: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
+    "gup-fast-vs-khugepaged": "safe",
+    "dontneed-vs-khugepaged": "safe",
+    "munmap-vs-khugepaged": "safe",
+    // CVE-2024-50066: move_page_tables() reads the old PMD entry before it takes the rmap
+    // locks, and 6.6's retract_page_tables(), holding neither mmap_lock nor the VMA lock,
+    // clears it in between: move_normal_pmd() then populates the new entry from a none
+    // one. Fixed by Jann Horn, "mm/mremap: prevent racing change of old pmd type"
+    // (October 2024, for 6.12 and stable; Fixes: 1d65b771bc08).
+    "mremap-vs-khugepaged": "violation:bad-pmd",
+    "fault-vs-khugepaged": "safe",
   },
   fault: faultWithVmaLock(
     (k, mm, address) => lock_vma_under_rcu(k, mm, address, LINUX_6_6_CHECKS),
@@ -222,5 +242,7 @@ export const perVmaLock66: Strategy = {
   mmap: mmap_6_6,
   mremap: (k, mm, start, end, to, dontunmap) =>
     mremap_6_4(k, mm, start, end, to, dontunmap, MUNMAP_6_6),
-  madvise_dontneed: madvise_dontneed_under_mmap_read_lock,
+  madvise_dontneed: (k, mm, start, end) =>
+    madvise_dontneed_under_mmap_read_lock(k, mm, start, end, zapRange6_5),
+  khugepaged: (k, mm, addr) => retract_page_tables_6_6(k, mm, addr),
 };

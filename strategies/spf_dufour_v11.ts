@@ -92,11 +92,14 @@ import {
   madvise_dontneed,
   map_anon_page,
   type Mm,
+  mmap_write_unlock,
   pte_lockptr,
   pXd_alloc,
   raw_read_seqcount,
   read_seqcount_retry,
   readEntry,
+  retract_page_tables_mmap_trylock,
+  type RetractLocking,
   spin_trylock,
   spin_unlock,
   SPLIT_5_18,
@@ -106,6 +109,7 @@ import {
   type Table,
   tlb_finish_mmu,
   tlb_gather_mmu,
+  unlink_file_vma,
   unmap_page_range,
   up_read,
   up_write,
@@ -381,6 +385,8 @@ function* do_munmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
     // unmap_region(): unmap_vmas() → unmap_page_range(), with patch 09/26's hooks.
     const tlb = tlb_gather_mmu(mm);
     yield* zapInVmWrite(k, tlb, mm, vma, vma.start, vma.end);
+    // free_pgtables(): unlink_anon_vmas(), unlink_file_vma(), then the tables.
+    yield* unlink_file_vma(k, vma);
     yield* free_pgd_range(
       k,
       tlb,
@@ -407,6 +413,12 @@ function* mmap(k: Kernel, mm: Mm, start: number, end: number): Proc {
 }
 
 /** Strategy: Dufour's speculative page faults, v11. */
+/**
+ * 4.17's khugepaged: `retract_page_tables()` (shmem only) under
+ * `down_write_trylock(&mm->mmap_sem)`, released before `pte_free()`.
+ */
+const RETRACT_4_17: RetractLocking = { version: "4.17", mmap_write_unlock };
+
 export const spfDufourV11: Strategy = {
   name: "spf-dufour-v11",
   title: "Speculative page faults, per-VMA sequence count (Laurent Dufour, v11)",
@@ -450,6 +462,15 @@ export const spfDufourV11: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
+    // 4.17's retract_page_tables() frees the PTE table with pte_free() at once after
+    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
+    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table (fixed in
+    // 6.1 by 2ba99c5e0881, as for 5.18).
+    "gup-fast-vs-khugepaged": "violation:use-after-free",
+    "dontneed-vs-khugepaged": "safe",
+    "munmap-vs-khugepaged": "safe",
+    "mremap-vs-khugepaged": "safe",
+    "fault-vs-khugepaged": "safe",
   },
   fault: function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const result = yield* handle_speculative_fault(k, mm, address);
@@ -487,4 +508,6 @@ export const spfDufourV11: Strategy = {
       lock: (k, mm) => down_write(k, mm.mmap_lock, "down_write"),
       unlock: (k, mm) => up_write(k, mm.mmap_lock, "up_write"),
     }),
+  // 4.17's shmem-only retract_page_tables(): v11 does not touch it.
+  khugepaged: (k, mm, addr) => retract_page_tables_mmap_trylock(k, mm, addr, RETRACT_4_17),
 };

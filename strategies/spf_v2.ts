@@ -161,6 +161,15 @@ export const spfV2: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
+    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
+    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
+    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
+    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
+    "gup-fast-vs-khugepaged": "violation:use-after-free",
+    "dontneed-vs-khugepaged": "safe",
+    "munmap-vs-khugepaged": "safe",
+    "mremap-vs-khugepaged": "safe",
+    "fault-vs-khugepaged": "safe",
   },
   fault: spfFault(),
   ...WRITERS_RCU_FREEING_VMAS,
@@ -255,6 +264,15 @@ export const spfV2WalkedPmd: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
+    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
+    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
+    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
+    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
+    "gup-fast-vs-khugepaged": "violation:use-after-free",
+    "dontneed-vs-khugepaged": "safe",
+    "munmap-vs-khugepaged": "safe",
+    "mremap-vs-khugepaged": "safe",
+    "fault-vs-khugepaged": "safe",
   },
   fault: spfFault({ pmdReloads: false }),
 };

@@ -1,7 +1,7 @@
 /**
  * The interface every locking strategy meets: how a page fault, fork(), munmap(),
- * mmap(), madvise(MADV_DONTNEED) and mremap() take their locks around the mm core's
- * operations.
+ * mmap(), madvise(MADV_DONTNEED), mremap() and khugepaged's page-table retraction take
+ * their locks around the mm core's operations.
  *
  * A strategy also declares, per scenario, the verdict its author expects
  * (`"safe"` or `"violation:<kind>"`), the way litmus tests declare `Result: Never`;
@@ -51,4 +51,10 @@ export interface Strategy {
    * (mm/mremap.ts) and its locks.
    */
   mremap(k: Kernel, mm: Mm, start: number, end: number, to: number, dontunmap: boolean): Proc;
+  /**
+   * khugepaged's `retract_page_tables()` for the huge page the file VMA at `addr` maps,
+   * as the design's kernel has it (mm/khugepaged.ts: 5.18's and 6.4's take
+   * `mmap_write_trylock()`, 6.6's no mmap or VMA lock).
+   */
+  khugepaged(k: Kernel, mm: Mm, addr: number): Proc;
 }

@@ -65,6 +65,7 @@ import {
 } from "../mm/mod.ts";
 import {
   fork_under_mmap_lock,
+  khugepaged_5_18,
   madvise_dontneed_under_mmap_read_lock,
   mmap_under_mmap_lock,
   mremap_under_mmap_lock,
@@ -158,6 +159,15 @@ export const vmaRwsem: Strategy = {
     // The design says nothing of stacks: vma_lookup() finds no VMA below one.
     "stack-vs-stack-expansion": "violation:sigsegv",
     "stack-expansion-vs-fault": "violation:sigsegv",
+    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
+    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
+    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
+    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
+    "gup-fast-vs-khugepaged": "violation:use-after-free",
+    "dontneed-vs-khugepaged": "safe",
+    "munmap-vs-khugepaged": "safe",
+    "mremap-vs-khugepaged": "safe",
+    "fault-vs-khugepaged": "safe",
   },
   fault,
   // The mail says what munmap() takes; fork() it does not mention: 5.18's, under
@@ -172,4 +182,6 @@ export const vmaRwsem: Strategy = {
     mremap_under_mmap_lock(k, mm, start, end, to, dontunmap, {
       hooks: { unmapOld: (s, e) => do_munmap(k, mm, s, e) },
     }),
+  // The mail says nothing of khugepaged: 5.18's, which takes mmap_write_trylock().
+  khugepaged: khugepaged_5_18,
 };

@@ -60,3 +60,15 @@ Deno.test("an unknown name says which names are close", () => {
     /unknown scenario "nope".*known: fault-vs-munmap/,
   );
 });
+
+Deno.test("a strategy written before khugepaged() joined the interface is told so, not crashed", () => {
+  const { khugepaged: _, ...rest } = mmapLock;
+  const old = { ...rest, name: "no-khugepaged" } as unknown as Strategy;
+  const c = check(old, "munmap-vs-khugepaged");
+  assert.equal(c.verdict, "error");
+  assert.match(
+    c.result.counterexample!.message,
+    /strategy "no-khugepaged" has no khugepaged\(\) \(strategies\/strategy\.ts\)/,
+  );
+  assert.equal(check(old, "fault-vs-munmap").outcome, "safe", "the other scenarios still run");
+});

@@ -183,6 +183,55 @@ Deno.test("each malformed field is an error naming the scenario and the field", 
       'scenario "x": cpus[0][0]: unknown operation "mprotect"',
     ],
     [
+      "a file VMA that is no VMA",
+      { files: [2 * GiB] },
+      'scenario "x": files[0]: 0x80000000 is the start of no VMA of vmas',
+    ],
+    [
+      "a file VMA that is a stack",
+      { files: [GiB], stacks: [GiB], prefault: [] },
+      'scenario "x": files[0]: 0x40000000 is a stack: a file VMA cannot grow down',
+    ],
+    [
+      "a prefault in a file VMA",
+      { files: [GiB] },
+      'scenario "x": prefault[0]: 0x40000000 is in a file VMA, where the model has no faults ' +
+      "(only munmap, madvise, mremap, gup-fast and khugepaged touch one)",
+    ],
+    [
+      "a fault in a file VMA",
+      { files: [GiB], prefault: [] },
+      'scenario "x": cpus[0][0] (fault) addr: 0x40001000 is in a file VMA, where the model has ' +
+      "no faults (only munmap, madvise, mremap, gup-fast and khugepaged touch one)",
+    ],
+    [
+      "khugepaged at no file VMA",
+      { cpus: [[{ op: "khugepaged", addr: GiB }]] },
+      'scenario "x": cpus[0][0] (khugepaged) addr: 0x40000000 is the start of no VMA of files',
+    ],
+    [
+      "munmap() of part of a file VMA",
+      { files: [GiB], prefault: [], cpus: [[{ op: "munmap", start: GiB, end: GiB + PAGE }]] },
+      'scenario "x": cpus[0][0] (munmap): [0x40000000, 0x40001000) is part of a file VMA: a ' +
+      "file VMA is unmapped whole (a split of one is not modelled)",
+    ],
+    [
+      "mremap() of a file VMA to an address that is not PMD-aligned",
+      {
+        vmas: [[GiB, GiB + 0x200000]],
+        files: [GiB],
+        prefault: [],
+        cpus: [[{ op: "mremap", start: GiB, end: GiB + 0x200000, to: 2 * GiB + PAGE }]],
+      },
+      'scenario "x": cpus[0][0] (mremap): 0x40000000: a file VMA is moved only PMD-aligned ' +
+      "(start, end and to multiples of 2 MiB) and without MREMAP_DONTUNMAP",
+    ],
+    [
+      "fork() of an mm with a file VMA",
+      { files: [GiB], prefault: [], cpus: [[{ op: "fork" }]] },
+      'scenario "x": cpus[0][0]: fork() of an mm with file VMAs is not modelled (files)',
+    ],
+    [
       "negative bound",
       { bounds: { allocFailures: -1 } },
       'scenario "x": bounds.allocFailures: -1 is not a whole number of at least 0',

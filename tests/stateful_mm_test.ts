@@ -21,6 +21,11 @@ const PAIRS: readonly StatefulPair[] = [
   ["vma-rwsem", "fault-vs-partial-munmap", DEFAULT_CONFIG],
   ["vma-rwsem", "mremap-vs-stale-tlb-store", DEFAULT_CONFIG],
   ["per-vma-lock", "dontneed-vs-write-fault-stale-tlb", DEFAULT_CONFIG],
+  // khugepaged: a file's i_mmap and its rwsem, a table freed at once or after a grace
+  // period, and a PMD entry moved from under the retraction.
+  ["mmap-lock", "gup-fast-vs-khugepaged", DEFAULT_CONFIG],
+  ["per-vma-lock-v6.6", "munmap-vs-khugepaged", DEFAULT_CONFIG],
+  ["per-vma-lock-v6.6", "mremap-vs-khugepaged", DEFAULT_CONFIG],
 ];
 
 Deno.test("the stateful search finds the violation kinds Optimal-DPOR finds on the mm model", (t) =>

@@ -78,8 +78,8 @@ import {
   mmapLock,
   SLEEPING_ALLOCATIONS,
 } from "../strategies/mmap_lock.ts";
-import { perVmaLock } from "../strategies/per_vma_lock.ts";
-import { perVmaLock66 } from "../strategies/per_vma_lock_6_6.ts";
+import { mremap_6_4, perVmaLock } from "../strategies/per_vma_lock.ts";
+import { MUNMAP_6_6, perVmaLock66 } from "../strategies/per_vma_lock_6_6.ts";
 import { NOWAIT_ALLOCATIONS } from "../strategies/rcu_gfp_nowait.ts";
 
 const GiB = 0x40000000;
@@ -221,6 +221,20 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     fixed: program(perVmaLock66, scenarioNamed("fork-vs-write-fault-stale-tlb")),
     message:
       /CPU2's store of 2 to 0x40000010 is lost: mm maps page@0x40000000#CPU1 there, which holds 0; the store went into page@0x40000000/,
+  }],
+  "bad-pmd": [{
+    name: "6.6's mremap() reads the old PMD entry before the rmap locks (CVE-2024-50066)",
+    buggy: program(perVmaLock66, scenarioNamed("mremap-vs-khugepaged")),
+    fixed: program(
+      {
+        ...perVmaLock66,
+        mremap: (k, mm, start, end, to, dontunmap) =>
+          mremap_6_4(k, mm, start, end, to, dontunmap, MUNMAP_6_6, true),
+      },
+      scenarioNamed("mremap-vs-khugepaged"),
+    ),
+    message:
+      /CPU0 in move_normal_pmd \(step \d+\) moves PMD@0x40000000\[0\], which get_old_pmd\(\) found holding a PTE table and is none now/,
   }],
   "anon-rmap-unreachable": [{
     name: "the mail's per-VMA rwsem: a first fault sets anon_vma while fork copies the VMA",
