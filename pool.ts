@@ -156,6 +156,7 @@ function opText(op: Op | undefined): string {
     case "gup":
     case "gup-fast":
     case "khugepaged":
+    case "uffd-copy":
       return `${op.op}(${hex(op.addr)})`;
     case "store":
       return `store(${hex(op.addr)}, ${op.value})`;

@@ -35,5 +35,6 @@ export * from "./mremap.ts";
 export * from "./stack.ts";
 export * from "./gup.ts";
 export * from "./khugepaged.ts";
+export * from "./userfaultfd.ts";
 export * from "./check_mm.ts";
 export * from "./spf.ts";

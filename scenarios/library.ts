@@ -546,6 +546,18 @@ export const scenarios: readonly Scenario[] = [
       "(Jann Horn's CVE-2024-50066 race)",
   },
   {
+    name: "uffd-copy-vs-khugepaged",
+    question: "Can UFFDIO_COPY walk to a file VMA's PMD entry while khugepaged empties it?",
+    vmas: [F, REST],
+    files: [F[0]],
+    prefault: [],
+    cpus: [[{ op: "uffd-copy", addr: F[0] }], [{ op: "khugepaged", addr: F[0] }]],
+    bounds: NO_FAILURES,
+    layout: "mfill_atomic() finds F's PTE table in its PMD entry under mmap_read_lock(), " +
+      "then checks the entry again, BUG_ON(pmd_none()), before the page cache refuses the " +
+      "page khugepaged has replaced; the retraction may clear the entry in between",
+  },
+  {
     name: "fault-vs-khugepaged",
     question: "Can a fault that fills the PMD entry next to a file VMA's race with " +
       "khugepaged clearing that VMA's?",

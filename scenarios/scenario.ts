@@ -20,6 +20,7 @@ import {
   hex,
   Kernel,
   type KernelConfig,
+  mfill_atomic_copy,
   type Mm,
   mm_alloc,
   mt_init,
@@ -49,7 +50,9 @@ import { validateScenario } from "./validate.ts";
  * `gup-fast` is `get_user_pages_fast_only()`, GUP-fast with no slow path; `khugepaged`
  * is the end of khugepaged's collapse of the huge page mapped by the file VMA at
  * `addr` (one of `files`), `retract_page_tables()` as the strategy's kernel has it
- * (mm/khugepaged.ts).
+ * (mm/khugepaged.ts); `uffd-copy` is ioctl(UFFDIO_COPY) of the page at `addr` of a file
+ * VMA, which walks to its PMD entry under `mmap_read_lock()` and fails with -EEXIST
+ * (mm/userfaultfd.ts).
  */
 export type Op =
   | { readonly op: "fault"; readonly addr: number }
@@ -57,6 +60,7 @@ export type Op =
   | { readonly op: "gup"; readonly addr: number }
   | { readonly op: "gup-fast"; readonly addr: number }
   | { readonly op: "khugepaged"; readonly addr: number }
+  | { readonly op: "uffd-copy"; readonly addr: number }
   | { readonly op: "fork" }
   | { readonly op: "munmap"; readonly start: number; readonly end: number }
   | { readonly op: "mmap"; readonly start: number; readonly end: number }
@@ -84,8 +88,8 @@ export interface Scenario {
    * from offset 0) whose first huge page khugepaged is collapsing: its small pages are
    * unmapped and their PTE table is empty when the CPUs start, and the locked huge
    * page keeps faults out of the VMA (mm/address_space.ts). None if absent. Such a VMA
-   * is touched by munmap() (of all of it), madvise, gup-fast, khugepaged and mremap()
-   * (PMD-aligned), never by a fault, a store, fork() or GUP's slow path.
+   * is touched by munmap() (of all of it), madvise, gup-fast, uffd-copy, khugepaged and
+   * mremap() (PMD-aligned), never by a fault, a store, fork() or GUP's slow path.
    */
   readonly files?: readonly number[];
   /** Addresses faulted in before the CPUs start. */
@@ -137,6 +141,8 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
       return gup_and_put(k, mm, op.addr);
     case "gup-fast":
       return gup_fast_only_and_put(k, mm, op.addr);
+    case "uffd-copy":
+      return mfill_atomic_copy(k, mm, op.addr);
     case "khugepaged":
       // A strategy module written before khugepaged joined the interface has none: an
       // error of the step, so the pair says so and the others still run.

@@ -21,8 +21,8 @@ import type { Scenario } from "./scenario.ts";
  * Why no operation may fault in a file VMA: the model has no file faults, and the
  * locked huge page of a collapse would hold every one off (mm/address_space.ts).
  */
-const NO_FILE_FAULTS = "where the model has no faults (only munmap, madvise, mremap, gup-fast " +
-  "and khugepaged touch one)";
+const NO_FILE_FAULTS = "where the model has no faults (only munmap, madvise, mremap, gup-fast, " +
+  "uffd-copy and khugepaged touch one)";
 
 /** The page size: VMA bounds, ranges and fault addresses are multiples of it. */
 export const PAGE_SIZE = 0x1000;
@@ -195,6 +195,18 @@ export function validateScenario(scenario: Scenario): void {
             fail(
               `${field} (${op.op}) addr`,
               `${shown(op.addr)} is in a file VMA, ${NO_FILE_FAULTS}`,
+            );
+          }
+          break;
+        }
+        case "uffd-copy": {
+          const problem = addressProblem(op.addr);
+          if (problem) fail(`${field} (uffd-copy) addr`, problem);
+          if (!fileVma(op.addr)) {
+            fail(
+              `${field} (uffd-copy) addr`,
+              `${shown(op.addr)} is in no file VMA (files): UFFDIO_COPY is modelled only ` +
+                "into a shared file VMA",
             );
           }
           break;

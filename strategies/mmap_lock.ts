@@ -303,6 +303,7 @@ export const mmapLock: Strategy = {
     "dontneed-vs-khugepaged": "safe",
     "munmap-vs-khugepaged": "safe",
     "mremap-vs-khugepaged": "safe",
+    "uffd-copy-vs-khugepaged": "safe",
     "fault-vs-khugepaged": "safe",
   },
   fault: fault_under_mmap_lock,

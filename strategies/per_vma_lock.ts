@@ -518,6 +518,7 @@ export const perVmaLock: Strategy = {
     "dontneed-vs-khugepaged": "safe",
     "munmap-vs-khugepaged": "safe",
     "mremap-vs-khugepaged": "safe",
+    "uffd-copy-vs-khugepaged": "safe",
     "fault-vs-khugepaged": "safe",
   },
   fault: faultWithVmaLock((k, mm, address) => lock_vma_under_rcu(k, mm, address)),

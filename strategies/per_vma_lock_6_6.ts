@@ -228,6 +228,11 @@ export const perVmaLock66: Strategy = {
     // one. Fixed by Jann Horn, "mm/mremap: prevent racing change of old pmd type"
     // (October 2024, for 6.12 and stable; Fixes: 1d65b771bc08).
     "mremap-vs-khugepaged": "violation:bad-pmd",
+    // mfill_atomic()'s BUG_ON(pmd_none(*dst_pmd)) assumes no PMD entry is emptied under
+    // mmap_read_lock(); 6.6's retraction empties one. Removed by Jann Horn, "userfaultfd:
+    // don't BUG_ON() if khugepaged yanks our page table" (August 2024, Fixes:
+    // 1d65b771bc08).
+    "uffd-copy-vs-khugepaged": "violation:bug-on",
     "fault-vs-khugepaged": "safe",
   },
   fault: faultWithVmaLock(

@@ -103,6 +103,7 @@ export const spfNowaitOneRcu: Strategy = {
     "dontneed-vs-khugepaged": "safe",
     "munmap-vs-khugepaged": "safe",
     "mremap-vs-khugepaged": "safe",
+    "uffd-copy-vs-khugepaged": "safe",
     "fault-vs-khugepaged": "safe",
   },
   fault,

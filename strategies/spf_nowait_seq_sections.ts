@@ -116,6 +116,7 @@ export const spfNowaitSeqSections: Strategy = {
     "dontneed-vs-khugepaged": "safe",
     "munmap-vs-khugepaged": "safe",
     "mremap-vs-khugepaged": "safe",
+    "uffd-copy-vs-khugepaged": "safe",
     "fault-vs-khugepaged": "safe",
   },
   fault,

@@ -167,6 +167,7 @@ export const vmaRwsem: Strategy = {
     "dontneed-vs-khugepaged": "safe",
     "munmap-vs-khugepaged": "safe",
     "mremap-vs-khugepaged": "safe",
+    "uffd-copy-vs-khugepaged": "safe",
     "fault-vs-khugepaged": "safe",
   },
   fault,

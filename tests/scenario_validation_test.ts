@@ -196,13 +196,13 @@ Deno.test("each malformed field is an error naming the scenario and the field", 
       "a prefault in a file VMA",
       { files: [GiB] },
       'scenario "x": prefault[0]: 0x40000000 is in a file VMA, where the model has no faults ' +
-      "(only munmap, madvise, mremap, gup-fast and khugepaged touch one)",
+      "(only munmap, madvise, mremap, gup-fast, uffd-copy and khugepaged touch one)",
     ],
     [
       "a fault in a file VMA",
       { files: [GiB], prefault: [] },
       'scenario "x": cpus[0][0] (fault) addr: 0x40001000 is in a file VMA, where the model has ' +
-      "no faults (only munmap, madvise, mremap, gup-fast and khugepaged touch one)",
+      "no faults (only munmap, madvise, mremap, gup-fast, uffd-copy and khugepaged touch one)",
     ],
     [
       "khugepaged at no file VMA",
@@ -225,6 +225,12 @@ Deno.test("each malformed field is an error naming the scenario and the field", 
       },
       'scenario "x": cpus[0][0] (mremap): 0x40000000: a file VMA is moved only PMD-aligned ' +
       "(start, end and to multiples of 2 MiB) and without MREMAP_DONTUNMAP",
+    ],
+    [
+      "UFFDIO_COPY outside every file VMA",
+      { cpus: [[{ op: "uffd-copy", addr: GiB }]] },
+      'scenario "x": cpus[0][0] (uffd-copy) addr: 0x40000000 is in no file VMA (files): ' +
+      "UFFDIO_COPY is modelled only into a shared file VMA",
     ],
     [
       "fork() of an mm with a file VMA",

@@ -236,6 +236,13 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     message:
       /CPU0 in move_normal_pmd \(step \d+\) moves PMD@0x40000000\[0\], which get_old_pmd\(\) found holding a PTE table and is none now/,
   }],
+  "bug-on": [{
+    name: "UFFDIO_COPY's BUG_ON(pmd_none()) beside 6.6's khugepaged, which empties the entry",
+    buggy: program(perVmaLock66, scenarioNamed("uffd-copy-vs-khugepaged")),
+    fixed: program(perVmaLock, scenarioNamed("uffd-copy-vs-khugepaged")),
+    message:
+      /CPU0 in mfill_atomic \(step \d+\): BUG_ON\(pmd_none\(\*dst_pmd\)\) in mfill_atomic\(\): PMD@0x40000000\[0\] held a PTE table/,
+  }],
   "anon-rmap-unreachable": [{
     name: "the mail's per-VMA rwsem: a first fault sets anon_vma while fork copies the VMA",
     buggy: program(vmaRwsem, scenarioNamed("fork-vs-first-fault")),
