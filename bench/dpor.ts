@@ -44,16 +44,31 @@ import {
 } from "../mod.ts";
 import { families } from "./families.ts";
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "300" },
-    part: { type: "string" },
-  },
-});
-const seconds = Number(values.seconds);
-const parts = values.part
-  ? values.part.split(",")
-  : ["families", "matrix", "faults", "stateful", "fork", "operations"];
+const PARTS = ["families", "matrix", "faults", "stateful", "fork", "operations"];
+const USAGE = `Usage: deno run --allow-read bench/dpor.ts [--part ${PARTS.join(",")}] [--seconds S]
+  --part     the parts to run, comma-separated (default: all)
+  --seconds  the time limit of each search that may not end (default 300)`;
+
+/** The options, or a usage error naming what is wrong (exit status 2). */
+function options(): { seconds: number; parts: string[] } {
+  try {
+    const { values } = parseArgs({
+      options: { seconds: { type: "string", default: "300" }, part: { type: "string" } },
+    });
+    const seconds = Number(values.seconds);
+    if (!(seconds > 0)) {
+      throw new Error(`--seconds must be a number above 0, not "${values.seconds}"`);
+    }
+    const parts = values.part ? values.part.split(",") : PARTS;
+    const unknown = parts.filter((p) => !PARTS.includes(p));
+    if (unknown.length) throw new Error(`unknown part ${unknown.map((p) => `"${p}"`).join(", ")}`);
+    return { seconds, parts };
+  } catch (e) {
+    console.error(`bench/dpor.ts: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+const { seconds, parts } = options();
 
 /** Plain DFS counts traces only up to this many interleavings. */
 const DFS_BUDGET = 20_000;
