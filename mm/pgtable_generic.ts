@@ -26,7 +26,7 @@
  * @module
  */
 
-import type { Proc } from "../explore/mod.ts";
+import type { Access, Proc } from "../explore/mod.ts";
 import { type Kernel, step } from "./kernel.ts";
 import type { Mm } from "./mm_types.ts";
 import {
@@ -40,8 +40,7 @@ import {
   type Table,
   writeEntry,
 } from "./pgtable.ts";
-import { rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
-import { call_rcu } from "./rcu.ts";
+import { call_rcu, rcu_read_lock, rcu_read_unlock } from "./rcu.ts";
 import { spin_lock, spin_unlock, type SpinLock } from "./spinlock.ts";
 import { pgtable_pte_page_dtor, pgtable_pte_page_dtor_accesses, pte_lockptr } from "./ptlock.ts";
 import { wait_for_ipi } from "./irq.ts";
@@ -165,18 +164,23 @@ export function* tlb_remove_table_sync_one(k: Kernel): Proc {
   yield* wait_for_ipi(k, "tlb_remove_table_sync_one", "IPI taken", [], () => {});
 }
 
+/** What freeing PTE table `pte` stores to: the table, and its lock's object (ptlock.ts). */
+function pteFreeAccesses(k: Kernel, pte: Table): Access[] {
+  return [{ obj: pte.obj.name, kind: "write" }, ...pgtable_pte_page_dtor_accesses(k, pte)];
+}
+
+/** The free itself, inside a step declaring {@linkcode pteFreeAccesses}. */
+function free_pte_table(k: Kernel, pte: Table): void {
+  pgtable_pte_page_dtor(k, pte);
+  k.slab.free(pte.obj);
+}
+
 /**
  * `pte_free(mm, pte)`: `pgtable_pte_page_dtor()` (ptlock.ts) and the table's page
  * freed, now.
  */
-export function* pte_free(k: Kernel, pte: Table, label = "pte_free"): Proc {
-  yield* step(k, label, pte.obj.name, [
-    { obj: pte.obj.name, kind: "write" },
-    ...pgtable_pte_page_dtor_accesses(k, pte),
-  ], () => {
-    pgtable_pte_page_dtor(k, pte);
-    k.slab.free(pte.obj);
-  });
+export function* pte_free(k: Kernel, pte: Table): Proc {
+  yield* step(k, "pte_free", pte.obj.name, pteFreeAccesses(k, pte), () => free_pte_table(k, pte));
 }
 
 /**
@@ -185,11 +189,11 @@ export function* pte_free(k: Kernel, pte: Table, label = "pte_free"): Proc {
  * `rcu_read_lock()`, and GUP-fast, with IRQs off, keep it until they leave.
  */
 export function* pte_free_defer(k: Kernel, pte: Table): Proc {
-  yield* call_rcu(k, "pte_free_now", pte.obj.name, [
-    { obj: pte.obj.name, kind: "write" },
-    ...pgtable_pte_page_dtor_accesses(k, pte),
-  ], () => {
-    pgtable_pte_page_dtor(k, pte);
-    k.slab.free(pte.obj);
-  });
+  yield* call_rcu(
+    k,
+    "pte_free_now",
+    pte.obj.name,
+    pteFreeAccesses(k, pte),
+    () => free_pte_table(k, pte),
+  );
 }

@@ -20,6 +20,7 @@ import {
   hex,
   Kernel,
   type KernelConfig,
+  type KObject,
   mfill_atomic_copy,
   type Mm,
   mm_alloc,
@@ -140,7 +141,7 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
     case "gup":
       return gup_and_put(k, mm, op.addr);
     case "gup-fast":
-      return gup_fast_only_and_put(k, mm, op.addr);
+      return gup_and_put(k, mm, op.addr, get_user_pages_fast_only);
     case "uffd-copy":
       return mfill_atomic_copy(k, mm, op.addr);
     case "khugepaged":
@@ -167,15 +168,17 @@ function run(strategy: Strategy, k: Kernel, mm: Mm, op: Op): Proc<unknown> {
   }
 }
 
-/** `get_user_pages_fast()` of one page for writing, and `put_page()` when done with it. */
-function* gup_and_put(k: Kernel, mm: Mm, addr: number): Proc {
-  const page = yield* get_user_pages_fast(k, mm, addr);
-  if (page) yield* put_page(k, page);
-}
-
-/** `get_user_pages_fast_only()` of one page for writing, and `put_page()` when done with it. */
-function* gup_fast_only_and_put(k: Kernel, mm: Mm, addr: number): Proc {
-  const page = yield* get_user_pages_fast_only(k, mm, addr);
+/**
+ * `get_user_pages_fast()` of one page for writing (or `gup`, `get_user_pages_fast_only()`),
+ * and `put_page()` when done with it.
+ */
+function* gup_and_put(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  gup: (k: Kernel, mm: Mm, addr: number) => Proc<KObject | undefined> = get_user_pages_fast,
+): Proc {
+  const page = yield* gup(k, mm, addr);
   if (page) yield* put_page(k, page);
 }
 

@@ -43,7 +43,7 @@ import {
   try_to_free_pages,
   vma_lookup,
 } from "../mm/mod.ts";
-import { WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
+import { KHUGEPAGED_5_18_EXPECTED, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 /** Nothing may sleep inside the RCU section. */
@@ -102,16 +102,7 @@ export const rcuGfpNowait: Strategy = {
     // The design says nothing of stacks: vma_lookup() finds no VMA below one.
     "stack-vs-stack-expansion": "violation:sigsegv",
     "stack-expansion-vs-fault": "violation:sigsegv",
-    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
-    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
-    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
-    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
-    "gup-fast-vs-khugepaged": "violation:use-after-free",
-    "dontneed-vs-khugepaged": "safe",
-    "munmap-vs-khugepaged": "safe",
-    "mremap-vs-khugepaged": "safe",
-    "uffd-copy-vs-khugepaged": "safe",
-    "fault-vs-khugepaged": "safe",
+    ...KHUGEPAGED_5_18_EXPECTED,
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

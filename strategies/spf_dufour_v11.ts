@@ -125,6 +125,7 @@ import {
 import {
   fault_under_mmap_lock,
   fork_under_mmap_lock,
+  KHUGEPAGED_5_18_EXPECTED,
   mremap_under_mmap_lock,
 } from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
@@ -462,16 +463,8 @@ export const spfDufourV11: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
-    // 4.17's retract_page_tables() frees the PTE table with pte_free() at once after
-    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
-    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table (fixed in
-    // 6.1 by 2ba99c5e0881, as for 5.18).
-    "gup-fast-vs-khugepaged": "violation:use-after-free",
-    "dontneed-vs-khugepaged": "safe",
-    "munmap-vs-khugepaged": "safe",
-    "mremap-vs-khugepaged": "safe",
-    "uffd-copy-vs-khugepaged": "safe",
-    "fault-vs-khugepaged": "safe",
+    // 4.17's retraction (RETRACT_4_17) frees the table at once, as 5.18's does.
+    ...KHUGEPAGED_5_18_EXPECTED,
   },
   fault: function* (k: Kernel, mm: Mm, address: number, cause?: FaultCause): Proc<FaultResult> {
     const result = yield* handle_speculative_fault(k, mm, address);

@@ -36,7 +36,11 @@ import {
   rcu_read_unlock,
   vma_lookup,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
+import {
+  fault_under_mmap_lock,
+  KHUGEPAGED_5_18_EXPECTED,
+  WRITERS_RCU_FREEING_VMAS,
+} from "./mmap_lock.ts";
 import { mmap_seq_read_check, mmap_seq_sample } from "./speculative.ts";
 import type { Strategy } from "./strategy.ts";
 
@@ -108,16 +112,7 @@ export const spfNowaitSeqSections: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
-    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
-    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
-    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
-    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
-    "gup-fast-vs-khugepaged": "violation:use-after-free",
-    "dontneed-vs-khugepaged": "safe",
-    "munmap-vs-khugepaged": "safe",
-    "mremap-vs-khugepaged": "safe",
-    "uffd-copy-vs-khugepaged": "safe",
-    "fault-vs-khugepaged": "safe",
+    ...KHUGEPAGED_5_18_EXPECTED,
   },
   fault,
   ...WRITERS_RCU_FREEING_VMAS,

@@ -65,7 +65,11 @@ import {
   vma_lookup,
   type VmaCopy,
 } from "../mm/mod.ts";
-import { fault_under_mmap_lock, WRITERS_RCU_FREEING_VMAS } from "./mmap_lock.ts";
+import {
+  fault_under_mmap_lock,
+  KHUGEPAGED_5_18_EXPECTED,
+  WRITERS_RCU_FREEING_VMAS,
+} from "./mmap_lock.ts";
 import type { Strategy } from "./strategy.ts";
 
 /** `pvma = *vma;`: one load of the whole VMA, under the lookup's RCU section. */
@@ -161,16 +165,7 @@ export const spfV2: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
-    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
-    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
-    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
-    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
-    "gup-fast-vs-khugepaged": "violation:use-after-free",
-    "dontneed-vs-khugepaged": "safe",
-    "munmap-vs-khugepaged": "safe",
-    "mremap-vs-khugepaged": "safe",
-    "uffd-copy-vs-khugepaged": "safe",
-    "fault-vs-khugepaged": "safe",
+    ...KHUGEPAGED_5_18_EXPECTED,
   },
   fault: spfFault(),
   ...WRITERS_RCU_FREEING_VMAS,
@@ -265,16 +260,7 @@ export const spfV2WalkedPmd: Strategy = {
     "gup-slow-vs-dontneed": "safe",
     "stack-vs-stack-expansion": "safe",
     "stack-expansion-vs-fault": "safe",
-    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
-    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
-    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
-    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
-    "gup-fast-vs-khugepaged": "violation:use-after-free",
-    "dontneed-vs-khugepaged": "safe",
-    "munmap-vs-khugepaged": "safe",
-    "mremap-vs-khugepaged": "safe",
-    "uffd-copy-vs-khugepaged": "safe",
-    "fault-vs-khugepaged": "safe",
+    ...KHUGEPAGED_5_18_EXPECTED,
   },
   fault: spfFault({ pmdReloads: false }),
 };

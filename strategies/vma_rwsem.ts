@@ -66,6 +66,7 @@ import {
 import {
   fork_under_mmap_lock,
   khugepaged_5_18,
+  KHUGEPAGED_5_18_EXPECTED,
   madvise_dontneed_under_mmap_read_lock,
   mmap_under_mmap_lock,
   mremap_under_mmap_lock,
@@ -159,16 +160,7 @@ export const vmaRwsem: Strategy = {
     // The design says nothing of stacks: vma_lookup() finds no VMA below one.
     "stack-vs-stack-expansion": "violation:sigsegv",
     "stack-expansion-vs-fault": "violation:sigsegv",
-    // 5.18's retract_page_tables() frees the PTE table with pte_free() at once after
-    // pmdp_collapse_flush(), whose TLB flush sends no IPI it waits for under RCU table
-    // freeing: GUP-fast, with IRQs off and no lock, reads the freed table. Jann Horn's
-    // 2ba99c5e0881 (6.1, for stable) added tlb_remove_table_sync_one().
-    "gup-fast-vs-khugepaged": "violation:use-after-free",
-    "dontneed-vs-khugepaged": "safe",
-    "munmap-vs-khugepaged": "safe",
-    "mremap-vs-khugepaged": "safe",
-    "uffd-copy-vs-khugepaged": "safe",
-    "fault-vs-khugepaged": "safe",
+    ...KHUGEPAGED_5_18_EXPECTED,
   },
   fault,
   // The mail says what munmap() takes; fork() it does not mention: 5.18's, under
